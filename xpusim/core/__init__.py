@@ -1,0 +1,20 @@
+"""The xpusim core: hooks, plugin manager, specs, trace, devices, pricing and the scheduler.
+
+It knows no particular hardware or learning rule; those are plugins.
+"""
+
+from .device import Device
+from .errors import (CostError, IncompatibleError, PluginError, RunDiverged, SpecError,
+                     UnknownNameError, XpusimError)
+from .kernels import CostModel, KernelSet
+from .method import TrainingMethod
+from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
+from .specs import Spec, check, option, quantity
+from .trace import FORMATS, PHASES, PRIMITIVES, Trace
+
+__all__ = [
+    "BackendInfo", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
+    "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
+    "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod",
+    "UnknownNameError", "XpusimError", "check", "option", "quantity",
+]

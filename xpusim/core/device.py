@@ -1,0 +1,147 @@
+"""The device: a backend's runtime, holding weights as the hardware holds them.
+
+Methods never touch weight arrays; they ask the device for primitives. The base class records
+every primitive in the trace, keeps layer biases in the digital periphery (fp32) and refuses
+primitives the backend does not declare. A backend subclasses it and implements the
+``_write``/``_read``/``_mvm``/``_mvm_t``/``_update`` numerics with its compute kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import IncompatibleError
+from .kernels import KernelSet
+from .optim import Optimizer, SGD
+from .trace import Trace
+
+
+class Device:
+    """Base class for backend runtimes (see module docstring)."""
+
+    #: Bits per stored activation, for activation-memory accounting.
+    activation_bits: int = 32
+
+    def __init__(self, spec: Any, kernels: KernelSet, rng: np.random.Generator,
+                 trace: Trace | None = None, optimizer: Optimizer | None = None,
+                 primitives: frozenset[str] = frozenset({"mvm", "mvm_t", "update"})):
+        self.spec = spec
+        self.params = spec.params
+        self.kernels = kernels
+        self.rng = rng
+        self.trace = trace if trace is not None else Trace()
+        self.optimizer = optimizer if optimizer is not None else SGD(0.0)
+        self.primitives = frozenset(primitives)
+        self.shapes: dict[int, tuple[int, int]] = {}
+        self.bias: dict[int, np.ndarray] = {}
+
+    # -- what methods call -----------------------------------------------------------------------
+
+    def place(self, layer: int, weights: np.ndarray, bias: np.ndarray | None = None,
+              phase: str = "train-update") -> None:
+        """Write a k x n weight matrix (and optional bias) for ``layer`` onto the device."""
+        w = np.ascontiguousarray(weights, dtype=np.float32)
+        self.shapes[layer] = w.shape
+        if bias is not None:
+            self.bias[layer] = np.asarray(bias, dtype=np.float32).copy()
+        self._write(layer, w)
+        bits, fmt = self.operand_format("write", phase)
+        self.trace.add(phase, layer, "write", 1, w.shape[1], w.shape[0], bits, fmt)
+
+    def mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
+        """Forward product x (m x k) . W (k x n) (+ bias), as the hardware computes it."""
+        self._require("mvm")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        k, n = self.shapes[layer]
+        y = self._mvm(layer, x, phase)
+        if layer in self.bias:
+            y = y + self.bias[layer]
+        bits, fmt = self.operand_format("mvm", phase)
+        self.trace.add(phase, layer, "mvm", x.shape[0], n, k, bits, fmt,
+                       activity=self.activity(x))
+        return y
+
+    def mvm_t(self, layer: int, e: np.ndarray, phase: str = "train-backward") -> np.ndarray:
+        """Transposed product e (m x n) . Wᵀ (n x k): error propagation through the weights."""
+        self._require("mvm_t")
+        e = np.ascontiguousarray(e, dtype=np.float32)
+        k, n = self.shapes[layer]
+        out = self._mvm_t(layer, e, phase)
+        bits, fmt = self.operand_format("mvm_t", phase)
+        self.trace.add(phase, layer, "mvm_t", e.shape[0], k, n, bits, fmt,
+                       activity=self.activity(e))
+        return out
+
+    def update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
+               decay: np.ndarray | None = None, phase: str = "train-update") -> None:
+        """Move W along D = preᵀ·post - W·diag(decay) with step ``lr`` (and the bias along
+        sum(post) - decay·b). Gradient descent passes post = -δ."""
+        self._require("update")
+        pre = np.ascontiguousarray(pre, dtype=np.float32)
+        post = np.ascontiguousarray(post, dtype=np.float32)
+        k, n = self.shapes[layer]
+        self._update(layer, pre, post, float(lr), decay, phase)
+        if layer in self.bias:
+            b = self.bias[layer]
+            d = post.sum(axis=0) - (0.0 if decay is None else decay * b)
+            self.bias[layer] = b + self.optimizer.step(("bias", layer), d.astype(np.float32), lr)
+        bits, fmt = self.operand_format("update", phase)
+        self.trace.add(phase, layer, "update", pre.shape[0], n, k, bits, fmt,
+                       activity=self.activity(pre))
+
+    def weights(self, layer: int) -> np.ndarray:
+        """The effective weights (k x n, float) as the hardware would read them; free of cost."""
+        return self._read(layer)
+
+    def record_elementwise(self, phase: str, layer: int, elements: int, arrays: int = 2,
+                           ops: int = 1, primitive: str = "elementwise") -> None:
+        """Record digital periphery work: ``elements`` values, ``arrays`` read/written, ``ops``
+        operations each (activations, losses, optimizer steps, norms)."""
+        bits, fmt = self.operand_format(primitive, phase)
+        self.trace.add(phase, layer, primitive, int(elements), int(arrays), int(ops), bits, fmt)
+
+    def record_optimizer(self, layer: int, elements: int, phase: str = "train-update") -> None:
+        """Record the digital optimizer's elementwise pass over ``elements`` weights."""
+        self.record_elementwise(phase, layer, elements, self.optimizer.arrays_per_element,
+                                self.optimizer.ops_per_element)
+
+    def finalize_training(self) -> None:
+        """Called once after the last training step (e.g. program trained weights for serving,
+        recording ``deploy`` rows). Default: nothing to do."""
+
+    def prepare_inference(self) -> None:
+        """Called before each evaluation or inference pass (e.g. advance drift to the serving
+        time). Default: nothing to do."""
+
+    # -- what backends customise -----------------------------------------------------------------
+
+    def operand_format(self, primitive: str, phase: str) -> tuple[int, str]:
+        """(bits, format name) of the operands a primitive row is recorded with."""
+        return 32, "fp32"
+
+    def activity(self, x: np.ndarray) -> float:
+        """Fraction of input elements carrying an event; dense hardware records 1.0."""
+        return 1.0
+
+    def _write(self, layer: int, w: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _read(self, layer: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def _update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
+                decay: np.ndarray | None, phase: str) -> None:
+        raise NotImplementedError
+
+    def _require(self, primitive: str) -> None:
+        if primitive not in self.primitives:
+            raise IncompatibleError(f"spec {self.spec.name!r} (backend {self.spec.backend!r}) "
+                                    f"does not support primitive {primitive!r}")

@@ -1,0 +1,100 @@
+"""What a backend hands the core: compute kernels for numerics, a cost model for prices.
+
+Both are resolved once per run through the firstresult hooks ``xpusim_compute_kernels`` and
+``xpusim_cost_kernels``; the hot loop only calls what they hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+import numpy as np
+
+
+class KernelSet:
+    """Named compute kernels (usually numba ``@njit`` functions) for one spec.
+
+    Read them as attributes (``kernels.mvm``) or by name (``kernels["mvm"]``). To override one
+    kernel of an existing backend, return ``base.replace(adc=my_adc)`` from a ``tryfirst`` hook.
+    ``provider`` names the plugin that supplied the set (filled in by the plugin manager).
+    """
+
+    __slots__ = ("_kernels", "provider")
+
+    def __init__(self, provider: str = "", **kernels: Callable[..., Any]):
+        object.__setattr__(self, "_kernels", MappingProxyType(dict(kernels)))
+        object.__setattr__(self, "provider", provider)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        try:
+            return self._kernels[name]
+        except KeyError:
+            raise AttributeError(f"kernel set has no kernel {name!r} "
+                                 f"(has: {', '.join(sorted(self._kernels))})") from None
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        return self._kernels[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("KernelSet is immutable; use .replace(...)")
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._kernels
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._kernels))
+
+    def as_dict(self) -> Mapping[str, Callable[..., Any]]:
+        return self._kernels
+
+    def replace(self, provider: str | None = None, **kernels: Callable[..., Any]) -> KernelSet:
+        """A copy with some kernels swapped (what an override plugin returns)."""
+        merged = {**self._kernels, **kernels}
+        return KernelSet(provider=self.provider if provider is None else provider, **merged)
+
+    def __repr__(self) -> str:
+        return f"KernelSet({', '.join(self.names)}; provider={self.provider!r})"
+
+
+PriceKernel = Callable[..., None]
+"""Signature of a cost kernel (numba ``@njit``; one ``prange`` iteration per row)::
+
+    price(phase, primitive, m, n, k, bits, fmt, count, activity,   # trace columns
+          params,                                                  # float64 vector
+          time_s, energy_j, extras)                                # outputs, caller-allocated
+
+``time_s[i]`` is the row's time in seconds (all ``count`` repetitions), or -1.0 when the
+backend cannot price that primitive (the core turns this into a ``CostError``).
+``energy_j[i, c]`` is the energy in joules of component ``components[c]``; the core adds
+static power x time itself. ``extras[i, e]`` holds backend-specific counters (cycles, bytes
+per memory level, ADC conversions, ...), named by ``extras``.
+"""
+
+
+@attrs.frozen
+class CostModel:
+    """A backend's pricing of a trace on one spec.
+
+    Attributes:
+        price: the cost kernel (see ``PriceKernel``).
+        params: the spec's numbers as a float64 vector, in the order ``price`` expects.
+        components: names of the dynamic energy columns ``price`` fills.
+        extras: names of the counter columns ``price`` fills (units in the names).
+        static_power_w: power drawn whatever runs, W; the core charges it over row time.
+        price_usd_per_hour: money per device-hour (rental or amortised purchase).
+        boundary: what the cost covers, e.g. ``"device: chip + HBM"`` (never implicit).
+        provider: the plugin that supplied it (filled in by the plugin manager).
+    """
+
+    price: PriceKernel
+    params: np.ndarray = attrs.field(converter=lambda a: np.ascontiguousarray(a, dtype=np.float64))
+    components: tuple[str, ...] = attrs.field(converter=tuple)
+    extras: tuple[str, ...] = attrs.field(converter=tuple, default=())
+    static_power_w: float = 0.0
+    price_usd_per_hour: float = 0.0
+    boundary: str = "device"
+    provider: str = ""

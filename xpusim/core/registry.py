@@ -1,0 +1,66 @@
+"""What register hooks return: plain records describing backends, methods, data and models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class BackendInfo:
+    """A hardware backend.
+
+    Attributes:
+        name: the ``backend = "..."`` value spec files use.
+        params: the backend's frozen attrs parameter class (structured from the spec's TOML).
+        device: the ``Device`` subclass that holds weights and runs primitives.
+        primitives: the primitives it supports natively (``mvm``, ``mvm_t``, ``update``, ...).
+        doc: one line for ``xpusim plugins`` and the docs.
+    """
+
+    name: str
+    params: type
+    device: type
+    primitives: frozenset[str] = attrs.field(converter=frozenset)
+    doc: str = ""
+
+
+@attrs.frozen
+class MethodInfo:
+    """A training method (learning rule).
+
+    Attributes:
+        name: as the field writes it (``backprop``, ``fa``, ``dfa``, ``oja``, ...).
+        factory: ``factory(model, device, rng, hyper) -> TrainingMethod``.
+        primitives: the device primitives it needs.
+        doc: one line, with the published reference.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    primitives: frozenset[str] = attrs.field(converter=frozenset)
+    doc: str = ""
+
+
+@attrs.frozen
+class DatasetInfo:
+    """A data set family: ``name`` or ``name:ARG`` (e.g. ``idx:/data/mnist``).
+
+    ``load(arg)`` returns a ``xpusim.core.data.Dataset``; ``arg`` is the text after the colon
+    (``None`` when absent).
+    """
+
+    name: str
+    load: Callable[[str | None], Any]
+    doc: str = ""
+
+
+@attrs.frozen
+class ModelInfo:
+    """A model family: ``prefix:ARGS`` (e.g. ``mlp:64-256-10``); ``parse(args)`` -> model."""
+
+    prefix: str
+    parse: Callable[[str], Any]
+    doc: str = ""

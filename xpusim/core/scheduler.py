@@ -1,0 +1,174 @@
+"""Runs a training method on a simulated device over real data, then prices the trace.
+
+Resolves everything once (spec, backend, method, kernels, cost model), checks that the device
+offers every primitive the method needs, trains for the requested epochs, evaluates, records
+one inference pass over the test set, and returns a ``RunResult``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .data import Dataset
+from .errors import IncompatibleError, RunDiverged, XpusimError
+from .ledger import Ledger, price
+from .optim import make_optimizer
+from .plugins import Plugins, get_plugin_manager
+from .results import RunConfig, RunResult
+from .trace import Trace
+
+EpochCallback = Callable[[int, float, float], None]
+
+# Independent random streams of one run, derived from its seed (never np.random.seed).
+STREAMS = ("init", "shuffle", "device")
+
+
+def check_compatible(method: Any, backend: Any, spec_name: str) -> None:
+    """Fail with both names when the method needs primitives the backend lacks."""
+    missing = sorted(method.primitives - backend.primitives)
+    if missing:
+        raise IncompatibleError(
+            f"method {method.name!r} needs primitive(s) {', '.join(missing)} which backend "
+            f"{backend.name!r} (spec {spec_name!r}) does not provide "
+            f"(it provides: {', '.join(sorted(backend.primitives))})")
+
+
+def accuracy(method: Any, x: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
+    correct = 0
+    for i in range(0, len(x), batch):
+        scores = method.predict(x[i:i + batch])
+        correct += int((np.argmax(scores, axis=1) == y[i:i + batch]).sum())
+    return correct / max(len(x), 1)
+
+
+def run(config: RunConfig, plugins: Plugins | None = None,
+        on_epoch: EpochCallback | None = None) -> RunResult:
+    """Train, evaluate and price one configuration."""
+    t_start = time.perf_counter()
+    pm = plugins or get_plugin_manager(config.plugins)
+    if config.epochs < 0 or config.batch_size <= 0:
+        raise XpusimError(f"epochs must be >= 0 and batch size > 0 "
+                          f"(got epochs={config.epochs}, batch_size={config.batch_size})")
+    spec = pm.load_spec(config.hardware, config.overrides)
+    backend = pm.backend(spec.backend)
+    method_info = pm.method(config.method)
+    check_compatible(method_info, backend, spec.name)
+    kernels = pm.compute_kernels(spec)
+    cost = pm.cost_model(spec)
+    data: Dataset = pm.dataset(config.dataset)
+    model = pm.model(config.model)
+    if model.sizes[0] != data.n_features or model.sizes[-1] != data.n_classes:
+        raise XpusimError(f"model {config.model!r} takes {model.sizes[0]} inputs and "
+                          f"{model.sizes[-1]} classes; data set {config.dataset!r} has "
+                          f"{data.n_features} features and {data.n_classes} classes")
+
+    seeds = np.random.SeedSequence(config.seed).spawn(len(STREAMS))
+    rng = {name: np.random.Generator(np.random.PCG64(s)) for name, s in zip(STREAMS, seeds)}
+    trace = Trace()
+    optimizer = make_optimizer(config.optimizer, config.momentum)
+    device = backend.device(spec, kernels, rng["device"], trace, optimizer,
+                            primitives=backend.primitives)
+    hyper = {"lr": config.lr, **dict(config.options)}
+    method = method_info.factory(model, device, rng["init"], hyper)
+    method.initialize()
+
+    eye = np.eye(data.n_classes, dtype=np.float32)
+    acc_curve: list[float] = []
+    loss_curve: list[float] = []
+    status, failure, failed_step, step = "ok", None, None, 0
+    n = len(data.x_train)
+    try:
+        for epoch in range(config.epochs):
+            order = rng["shuffle"].permutation(n)
+            losses = []
+            for i in range(0, n, config.batch_size):
+                idx = order[i:i + config.batch_size]
+                loss = method.train_batch(data.x_train[idx], eye[data.y_train[idx]])
+                step += 1
+                if not np.isfinite(loss):
+                    raise RunDiverged(step, f"loss is {loss}")
+                losses.append(loss)
+            trace.enabled = False
+            device.prepare_inference()
+            acc_curve.append(accuracy(method, data.x_test, data.y_test))
+            trace.enabled = True
+            loss_curve.append(float(np.mean(losses)) if losses else float("nan"))
+            if on_epoch:
+                on_epoch(epoch, acc_curve[-1], loss_curve[-1])
+    except RunDiverged as exc:
+        status, failure, failed_step = "diverged", str(exc), exc.step
+    except FloatingPointError as exc:
+        status, failure, failed_step = "diverged", f"training diverged at step {step}: {exc}", step
+
+    train_ledger = price(trace, cost, spec.name)
+    deploy_trace = Trace()
+    device.trace = deploy_trace
+    device.finalize_training()
+    deploy_ledger = price(deploy_trace, cost, spec.name)
+
+    # One recorded inference pass over the test set: the serving cost per sample.
+    infer_trace = Trace()
+    device.trace = infer_trace
+    device.prepare_inference()
+    final_acc = accuracy(method, data.x_test, data.y_test) if status == "ok" else float("nan")
+    infer_ledger = price(infer_trace, cost, spec.name)
+    per_sample = 1.0 / max(len(data.x_test), 1)
+
+    cfg = config.to_dict()
+    cfg.update(spec_name=spec.name, backend=spec.backend, spec_hash=spec.hash,
+               config_hash=config.hash(spec.hash), version=__version__,
+               model_params=model.n_params, train_samples=n, test_samples=len(data.x_test),
+               compute_kernels=kernels.provider, cost_kernels=cost.provider)
+    return RunResult(
+        config=cfg, status=status, final_test_accuracy=final_acc,
+        accuracy_per_epoch=acc_curve, loss_per_epoch=loss_curve,
+        training=train_ledger.to_dict(),
+        inference_per_sample={**infer_ledger.scaled(per_sample),
+                              "counters": {k: v * per_sample
+                                           for k, v in infer_ledger.extra_totals().items()}},
+        deploy=deploy_ledger.to_dict(),
+        peak_activation_bytes=int(method.peak_activation_bytes),
+        trace_summary=trace.summary(), failure=failure, failed_step=failed_step,
+        meta={"wall_time_s": time.perf_counter() - t_start})
+
+
+def price_primitive(pm: Plugins, spec_ref: str, primitive: str, shape: tuple[int, int, int],
+                    bits: int | None = None, fmt: str | None = None,
+                    overrides: tuple[str, ...] = (), phase: str = "inference",
+                    count: int = 1, activity: float = 1.0) -> tuple[Any, Ledger]:
+    """Price one primitive of shape (M, N, K) on a spec: what ``xpusim price`` shows."""
+    from .trace import FORMAT, PRIMITIVE
+
+    spec = pm.load_spec(spec_ref, overrides)
+    if primitive not in PRIMITIVE:
+        from .errors import UnknownNameError
+
+        raise UnknownNameError("primitive", primitive, PRIMITIVE)
+    backend = pm.backend(spec.backend)
+    if primitive not in backend.primitives | {"elementwise", "reduce", "write"}:
+        raise IncompatibleError(f"spec {spec.name!r} (backend {backend.name!r}) does not "
+                                f"support primitive {primitive!r}")
+    if fmt is not None and fmt not in FORMAT:
+        from .errors import UnknownNameError
+
+        raise UnknownNameError("number format", fmt, FORMAT)
+    default_bits, default_fmt = _default_format(pm, spec, backend, primitive, phase)
+    fmt = fmt or default_fmt
+    bits = bits or default_bits
+    m, n, k = shape
+    trace = Trace()
+    trace.add(phase, 0, primitive, m, n, k, bits, fmt, count=count, activity=activity)
+    return spec, price(trace, pm.cost_model(spec), spec.name)
+
+
+def _default_format(pm: Plugins, spec: Any, backend: Any, primitive: str,
+                    phase: str) -> tuple[int, str]:
+    """The (bits, format) the backend's device records for this primitive and phase."""
+    device = backend.device.__new__(backend.device)
+    device.spec, device.params = spec, spec.params
+    return device.operand_format(primitive, phase)

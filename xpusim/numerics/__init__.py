@@ -1,0 +1,1 @@
+"""Number-format emulation shared by backends (one implementation of each rounding rule)."""

@@ -1,0 +1,1 @@
+"""Built-in hardware backends, one package each."""

@@ -1,0 +1,73 @@
+"""GPU runtime: fp32 master weights, a working copy in the compute format, loss scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xpusim.core import Device
+from xpusim.numerics.formats import FLOAT_FORMATS
+
+
+GROWTH_INTERVAL = 2000  # clean steps before the dynamic loss scale doubles (PyTorch AMP default)
+
+
+class GpuDevice(Device):
+    """Weights as a GPU training loop holds them: fp32 master + ``compute_format`` copy."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fmt = self.params.compute_format
+        self.activation_bits = FLOAT_FORMATS[self.fmt].bits
+        self.master: dict[int, np.ndarray] = {}
+        self.working: dict[int, np.ndarray] = {}
+        self.loss_scale = float(self.params.loss_scale)
+        self.clean_updates = 0
+        self.skipped_updates = 0
+
+    def operand_format(self, primitive: str, phase: str) -> tuple[int, str]:
+        if primitive == "write":
+            return (32, "fp32") if self.params.master_weights else (
+                FLOAT_FORMATS[self.params.compute_format].bits, self.params.compute_format)
+        fmt = self.params.compute_format
+        if primitive in ("elementwise", "reduce"):
+            return (32, "fp32") if fmt == "fp32" else (16, "bf16" if fmt != "fp16" else "fp16")
+        return FLOAT_FORMATS[fmt].bits, fmt
+
+    def _write(self, layer: int, w: np.ndarray) -> None:
+        self.working[layer] = self.kernels.quantize(w, self.fmt)
+        if self.params.master_weights:
+            self.master[layer] = w.copy()
+
+    def _read(self, layer: int) -> np.ndarray:
+        return (self.master if self.params.master_weights else self.working)[layer].copy()
+
+    def _mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
+        return self.kernels.quantize(self.kernels.quantize(x, self.fmt) @ self.working[layer], self.fmt)
+
+    def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
+        s = np.float32(self.loss_scale)
+        out = self.kernels.quantize(self.kernels.quantize(e * s, self.fmt) @ self.working[layer].T, self.fmt)
+        return out / s
+
+    def _update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
+                decay: np.ndarray | None, phase: str) -> None:
+        s = np.float32(self.loss_scale)
+        grad = (self.kernels.quantize(pre, self.fmt).T @ self.kernels.quantize(post * s, self.fmt)) / s
+        if not np.isfinite(grad).all():  # fp16 overflow: skip the step, lower the scale
+            self.skipped_updates += 1
+            if self.params.dynamic_loss_scaling:
+                self.loss_scale /= 2.0
+                self.clean_updates = 0
+            return
+        if self.params.dynamic_loss_scaling:
+            self.clean_updates += 1
+            if self.clean_updates % GROWTH_INTERVAL == 0:
+                self.loss_scale *= 2.0
+        store = self.master if self.params.master_weights else self.working
+        w = store[layer]
+        direction = grad if decay is None else grad - w * decay[None, :]
+        w = w + self.optimizer.step(layer, direction.astype(np.float32), lr)
+        store[layer] = w if self.params.master_weights else self.kernels.quantize(w, self.fmt)
+        if self.params.master_weights:
+            self.working[layer] = self.kernels.quantize(w, self.fmt)
+        self.record_optimizer(layer, w.size, phase)
