@@ -6,7 +6,7 @@ It knows no particular hardware or learning rule; those are plugins.
 from .device import Device
 from .errors import (CostError, IncompatibleError, PluginError, RunDiverged, SpecError,
                      UnknownNameError, XpusimError)
-from .kernels import CostModel, KernelSet
+from .kernels import CostModel, KernelSet, Twin
 from .method import TrainingMethod
 from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
 from .specs import Spec, check, option, quantity
@@ -15,6 +15,6 @@ from .trace import FORMATS, PHASES, PRIMITIVES, Trace
 __all__ = [
     "BackendInfo", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
     "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
-    "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod",
+    "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod", "Twin",
     "UnknownNameError", "XpusimError", "check", "option", "quantity",
 ]

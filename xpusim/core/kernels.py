@@ -88,6 +88,8 @@ class CostModel:
         price_usd_per_hour: money per device-hour (rental or amortised purchase).
         boundary: what the cost covers, e.g. ``"device: chip + HBM"`` (never implicit).
         provider: the plugin that supplied it (filled in by the plugin manager).
+        summarize: optional ``f(totals) -> dict`` deriving ratios (utilization, TOPS/W, ...)
+            from summed ``extras`` plus ``time_s`` and ``energy_j``, for ``xpusim price``.
     """
 
     price: PriceKernel
@@ -98,3 +100,22 @@ class CostModel:
     price_usd_per_hour: float = 0.0
     boundary: str = "device"
     provider: str = ""
+    summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+
+
+@attrs.frozen
+class Twin:
+    """A numba kernel, its independent NumPy reference twin, and how to test them.
+
+    ``make_args(rng)`` returns a list of fresh arguments (arrays the kernels fill count as
+    outputs). The twin test calls both on copies and compares every array argument and the
+    return values: exactly when ``rtol == atol == 0`` (rounding emulation), else with
+    ``numpy.testing.assert_allclose(rtol, atol)`` and ``why`` stating the reason.
+    """
+
+    kernel: Callable[..., Any]
+    reference: Callable[..., Any]
+    make_args: Callable[[np.random.Generator], list[Any]]
+    rtol: float = 0.0
+    atol: float = 0.0
+    why: str = "bit-exact emulation"

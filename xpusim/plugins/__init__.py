@@ -1,7 +1,21 @@
-"""Built-in plugins: registered through the same hooks as any third-party plugin."""
+"""Built-in plugins: registered through the same hooks as any third-party plugin.
 
-BUILTINS: tuple[str, ...] = (
-    "xpusim.plugins.data",
-    "xpusim.plugins.hardware.gpu",
-    "xpusim.plugins.methods.backprop",
-)
+Every module (or package) under ``xpusim/plugins/hardware`` and ``xpusim/plugins/methods`` is a
+built-in plugin, plus ``xpusim.plugins.data``; adding a backend needs no edit here.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _discover(sub: str) -> tuple[str, ...]:
+    return tuple(f"{__name__}.{sub}.{m.name}"
+                 for m in sorted(pkgutil.iter_modules([str(_HERE / sub)]), key=lambda m: m.name)
+                 if not m.name.startswith("_"))
+
+
+BUILTINS: tuple[str, ...] = (f"{__name__}.data", *_discover("hardware"), *_discover("methods"))

@@ -2,19 +2,13 @@
 
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
-from xpusim.numerics import formats, reference as formats_reference
+from xpusim.numerics import formats
 
-from . import compute, cost, params, reference
+from . import compute, cost, params
 from .device import GpuDevice
+from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
 
 BACKEND = "gpu"
-
-TWINS = {
-    "round_float": (formats.round_float, formats_reference.round_float),
-    "round_float_stochastic": (formats.round_float_stochastic,
-                               formats_reference.round_float_stochastic),
-    "price": (cost.price, reference.price),
-}
 
 
 @hookimpl
