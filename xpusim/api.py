@@ -1,0 +1,71 @@
+"""Python API mirroring the CLI: ``xpusim.run(...)`` and ``xpusim.price(...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .core.plugins import Plugins, get_plugin_manager
+from .core.results import RunConfig, RunResult
+
+
+def run(hardware: str = "h100-sxm", method: str = "backprop", model: str = "mlp:64-256-10",
+        dataset: str = "digits", epochs: int = 20, batch_size: int = 32, seed: int = 0,
+        lr: float | None = None, optimizer: str = "adam", momentum: float = 0.9,
+        set: Iterable[str] | Mapping[str, Any] = (),  # noqa: A002 - mirrors --set
+        options: Mapping[str, Any] | None = None, lifetime_inferences: float = 1e9,
+        plugins: Iterable[str] = (), pm: Plugins | None = None,
+        on_epoch: Callable[[int, float, float], None] | None = None) -> RunResult:
+    """Train ``model`` with ``method`` on ``hardware`` over ``dataset`` and price it.
+
+    ``set`` overrides spec keys like the CLI's ``--set`` (``["compute_format=bf16"]`` or
+    ``{"compute_format": "bf16"}``). Returns a ``RunResult`` (``.to_json()``, ``.to_row()``).
+    """
+    from .core.scheduler import run as _run
+
+    overrides = [f"{k}={_literal(v)}" for k, v in set.items()] if isinstance(set, Mapping) \
+        else list(set)
+    config = RunConfig(hardware=hardware, method=method, model=model, dataset=dataset,
+                       epochs=epochs, batch_size=batch_size, seed=seed, lr=lr,
+                       optimizer=optimizer, momentum=momentum, overrides=tuple(overrides),
+                       options=dict(options or {}), lifetime_inferences=lifetime_inferences,
+                       plugins=tuple(plugins))
+    return _run(config, plugins=pm or get_plugin_manager(config.plugins), on_epoch=on_epoch)
+
+
+def price(hardware: str, primitive: str, shape: tuple[int, int, int], bits: int | None = None,
+          fmt: str | None = None, set: Iterable[str] = (),  # noqa: A002
+          count: int = 1, activity: float = 1.0, phase: str = "inference",
+          plugins: Iterable[str] = ()) -> dict[str, Any]:
+    """Price one primitive of shape (M, N, K) — an (M x K)·(K x N) product — on a spec."""
+    from .core.scheduler import price_primitive
+
+    pm = get_plugin_manager(tuple(plugins))
+    spec, ledger = price_primitive(pm, hardware, primitive, tuple(shape), bits=bits, fmt=fmt,
+                                   overrides=tuple(set), phase=phase, count=count,
+                                   activity=activity)
+    cost = pm.cost_model(spec)
+    out = {"spec": spec.name, "backend": spec.backend, "primitive": primitive,
+           "shape_mnk": list(shape), "bits": int(ledger.trace.column("bits")[0]),
+           "format": _fmt_name(int(ledger.trace.column("fmt")[0])),
+           **{k: v for k, v in ledger.to_dict().items() if k not in ("by_layer", "by_phase")}}
+    out["breakdown"] = out.pop("energy_by_component_j")
+    totals = {**ledger.extra_totals(), "time_s": ledger.total_time_s,
+              "energy_j": ledger.total_energy_j}
+    if cost.summarize is not None:
+        out["derived"] = cost.summarize(totals)
+    return out
+
+
+def _fmt_name(code: int) -> str:
+    from .core.trace import FORMATS
+
+    return FORMATS[code]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
