@@ -19,6 +19,7 @@ from typing import Any, Literal
 import attrs
 import cattrs
 from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn
 
 from .errors import SpecError, did_you_mean
 
@@ -115,9 +116,25 @@ def _structure_literal(value: Any, t: Any) -> Any:
     return value
 
 
+def _table_factory(conv: cattrs.Converter):
+    def factory(cls: type) -> Any:
+        inner = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+        def structure(value: Any, _t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise SpecValueError(None, f"expected a table of {cls.__name__} keys, "
+                                           f"found {value!r}")
+            return inner(value, _t)
+
+        return structure
+
+    return factory
+
+
 def make_converter() -> cattrs.Converter:
     """The spec converter: unknown keys forbidden, numbers/bools/strings/choices strict."""
     conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook_factory(attrs.has, _table_factory(conv))
     conv.register_structure_hook(float, _strict_number(float))
     conv.register_structure_hook(int, _strict_number(int))
     conv.register_structure_hook(bool, _strict_bool)
