@@ -333,7 +333,10 @@ def plugins(ctx: click.Context, check: bool) -> None:
         comp = cost = "(no spec to resolve)"
         if spec_name:
             spec = pm.load_spec(spec_name)
-            comp = pm.compute_kernels(spec).provider
+            ks = pm.compute_kernels(spec)
+            owners = {ks.provider_of(n) for n in ks.names}
+            comp = ks.provider if owners == {ks.provider} else "; ".join(
+                f"{n}: {ks.provider_of(n)}" for n in ks.names)
             cost = pm.cost_model(spec).provider
         status = "not run"
         if check:

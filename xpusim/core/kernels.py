@@ -19,13 +19,17 @@ class KernelSet:
 
     Read them as attributes (``kernels.mvm``) or by name (``kernels["mvm"]``). To override one
     kernel of an existing backend, return ``base.replace(adc=my_adc)`` from a ``tryfirst`` hook.
-    ``provider`` names the plugin that supplied the set (filled in by the plugin manager).
+    ``provider`` names the plugin that returned the set and ``provider_of(name)`` the plugin
+    that supplied each kernel (both filled in by the plugin manager).
     """
 
-    __slots__ = ("_kernels", "provider")
+    __slots__ = ("_kernels", "_providers", "provider")
 
-    def __init__(self, provider: str = "", **kernels: Callable[..., Any]):
+    def __init__(self, provider: str = "", providers: Mapping[str, str] | None = None,
+                 **kernels: Callable[..., Any]):
         object.__setattr__(self, "_kernels", MappingProxyType(dict(kernels)))
+        object.__setattr__(self, "_providers", MappingProxyType(
+            {name: (providers or {}).get(name, "") for name in kernels}))
         object.__setattr__(self, "provider", provider)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -51,10 +55,19 @@ class KernelSet:
     def as_dict(self) -> Mapping[str, Callable[..., Any]]:
         return self._kernels
 
-    def replace(self, provider: str | None = None, **kernels: Callable[..., Any]) -> KernelSet:
+    def provider_of(self, name: str) -> str:
+        """The plugin that supplied kernel ``name``."""
+        return self._providers[name]
+
+    def replace(self, **kernels: Callable[..., Any]) -> KernelSet:
         """A copy with some kernels swapped (what an override plugin returns)."""
-        merged = {**self._kernels, **kernels}
-        return KernelSet(provider=self.provider if provider is None else provider, **merged)
+        providers = {**self._providers, **{name: "" for name in kernels}}
+        return KernelSet(self.provider, providers, **{**self._kernels, **kernels})
+
+    def stamped(self, plugin: str) -> KernelSet:
+        """This set as returned by ``plugin``: kernels of unknown origin are attributed to it."""
+        providers = {name: who or plugin for name, who in self._providers.items()}
+        return KernelSet(plugin, providers, **self._kernels)
 
     def __repr__(self) -> str:
         return f"KernelSet({', '.join(self.names)}; provider={self.provider!r})"
@@ -119,3 +132,9 @@ class Twin:
     rtol: float = 0.0
     atol: float = 0.0
     why: str = "bit-exact emulation"
+
+
+COST_FASTMATH = frozenset({"contract", "arcp", "nsz", "afn"})
+"""The one fastmath flag set cost kernels may use (``@njit(fastmath=COST_FASTMATH)``): no
+``nnan``/``ninf`` (unpriceable rows are flagged with -1 and must stay visible) and no
+``reassoc`` (sums stay in a fixed order). Compute kernels use no fastmath at all."""

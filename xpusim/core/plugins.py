@@ -190,7 +190,7 @@ class Plugins:
                               f"(backend {spec.backend!r})" if kernels is None else
                               f"plugin {who!r}: xpusim_compute_kernels returned "
                               f"{type(kernels).__name__}, expected KernelSet")
-        return kernels if kernels.provider else kernels.replace(provider=who)
+        return kernels.stamped(who)
 
     def cost_model(self, spec: Spec) -> CostModel:
         """The cost model for ``spec`` (error when no plugin supplies one)."""
