@@ -1,0 +1,826 @@
+"""The conformance checks a backend or training method must pass.
+
+Each check is a plain function ``check_<what>(target)`` that raises ``ConformanceError``
+(an ``AssertionError``) with a readable message, or ``CheckSkipped`` when it does not apply.
+``target`` is a ``BackendUnderTest`` or ``MethodUnderTest``: a name plus a plugin manager,
+caching what several checks share (specs, kernels, tiny runs).
+
+Entry points:
+
+* ``check_backend(name)`` / ``check_method(name)``: run every check, raise the first failure.
+* ``run_checks(plugins, name)``: run every check, return one ``CheckResult`` per check
+  (what ``xpusim plugins --check`` shows); never raises.
+* ``parametrize_with_checks([...])``: a pytest decorator, one test per (target, check).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from xpusim.core.device import Device
+from xpusim.core.errors import IncompatibleError, SpecError, XpusimError
+from xpusim.core.kernels import CostModel, KernelSet, Twin
+from xpusim.core.ledger import price
+from xpusim.core.plugins import Plugins, get_plugin_manager
+from xpusim.core.registry import BackendInfo, MethodInfo
+from xpusim.core.specs import Spec, numeric_paths, read_toml, spec_from_dict, uncited, \
+    unstructure_params
+from xpusim.core.trace import PRIMITIVES, Trace
+
+__all__ = [
+    "BACKEND_CHECKS", "METHOD_CHECKS", "BackendUnderTest", "CheckResult", "CheckSkipped",
+    "ConformanceError", "MethodUnderTest", "check_backend", "check_method",
+    "parametrize_with_checks", "run_checks",
+]
+
+#: Settings of the tiny runs the checks train (sklearn digits, a few seconds at most).
+TINY_RUN = {"model": "mlp:64-32-10", "dataset": "digits", "epochs": 3, "batch_size": 32}
+#: A tiny run must beat chance (10 classes) by this factor.
+CHANCE_FACTOR = 2.0
+#: Seeds per twin comparison.
+TWIN_SEEDS = (0, 1, 2)
+#: Relative tolerance for sums and ratios of cost (float64 rounding only).
+COST_RTOL = 1e-9
+
+PERIPHERY = frozenset({"elementwise", "reduce", "write"})
+#: Phases each primitive is priced in by the cost checks.
+PHASES_OF = {"mvm": ("inference", "train-forward"), "mvm_t": ("train-backward",),
+             "update": ("train-update",), "elementwise": ("train-forward", "inference"),
+             "reduce": ("train-forward",), "write": ("train-update", "deploy")}
+#: (m, n, k) shapes priced; odd sizes on purpose.
+SHAPES = ((1, 1, 1), (7, 13, 5), (32, 64, 64), (129, 257, 65))
+
+
+class ConformanceError(AssertionError):
+    """A plugin broke the contract; the message says which check, what and where."""
+
+
+class CheckSkipped(Exception):
+    """The check does not apply to this target (the reason is the message)."""
+
+
+def _fail(message: str) -> None:
+    __tracebackhide__ = True
+    raise ConformanceError(message)
+
+
+@attrs.frozen
+class CheckResult:
+    """The outcome of one check on one target (what ``xpusim plugins --check`` lists)."""
+
+    target: str
+    name: str
+    status: str  # "passed", "failed", "skipped" or "xfailed"
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True unless the check failed unexpectedly."""
+        return self.status != "failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+
+
+def _plugins(pm: Plugins | None, plugins: Iterable[Any]) -> Plugins:
+    return pm if pm is not None else get_plugin_manager(tuple(plugins))
+
+
+def _call_impl(impl: Any, hook: str, **kwargs: Any) -> Any:
+    try:
+        return impl.function(**{a: kwargs[a] for a in impl.argnames})
+    except Exception as exc:
+        raise ConformanceError(f"plugin {impl.plugin_name!r} raised in {hook}: "
+                               f"{type(exc).__name__}: {exc}") from exc
+
+
+class _Target:
+    kind = "?"
+
+    def __init__(self, name: str, pm: Plugins | None = None, plugins: Iterable[Any] = ()):
+        self.name = name
+        self._pm = pm
+        self._plugin_refs = tuple(plugins)
+        self._runs: dict[tuple[Any, ...], Any] = {}
+
+    @cached_property
+    def pm(self) -> Plugins:
+        return _plugins(self._pm, self._plugin_refs)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def tiny_run(self, hardware: str, method: str, seed: int = 0) -> Any:
+        """A small digits run (cached per hardware, method and seed)."""
+        from xpusim.core.results import RunConfig
+        from xpusim.core.scheduler import run
+
+        key = (hardware, method, seed)
+        if key not in self._runs:
+            config = RunConfig(hardware=hardware, method=method, seed=seed, **TINY_RUN)
+            self._runs[key] = run(config, plugins=self.pm)
+        return self._runs[key]
+
+
+class BackendUnderTest(_Target):
+    """A hardware backend and everything the checks need about it."""
+
+    kind = "backend"
+
+    @cached_property
+    def info(self) -> BackendInfo:
+        return self.pm.backend(self.name)
+
+    @cached_property
+    def owners(self) -> list[Any]:
+        """Hook implementations (``HookImpl``) whose register hook declares this backend."""
+        found = []
+        for impl in self.pm.pm.hook.xpusim_register_backends.get_hookimpls():
+            items = _call_impl(impl, "xpusim_register_backends") or []
+            if any(getattr(i, "name", None) == self.name for i in items):
+                found.append(impl)
+        return found
+
+    @cached_property
+    def spec_files(self) -> dict[str, Path]:
+        """Spec files (name -> path) whose ``backend`` is this backend."""
+        out = {}
+        for spec_name, path in sorted(self.pm.spec_files().items()):
+            try:
+                raw = read_toml(path)
+            except SpecError:
+                raw = {}
+            if raw.get("backend") == self.name:
+                out[spec_name] = path
+        return out
+
+    @cached_property
+    def spec(self) -> Spec:
+        """The first shipped spec of this backend, loaded."""
+        if not self.spec_files:
+            _fail(f"backend {self.name!r}: no spec file with backend = {self.name!r} in any "
+                  f"spec folder ({', '.join(str(d) for d in self.pm.spec_dirs)}); ship one "
+                  f"and return its folder from xpusim_spec_dirs")
+        return self.pm.load_spec(next(iter(self.spec_files)))
+
+    @cached_property
+    def kernels(self) -> KernelSet:
+        return self.pm.compute_kernels(self.spec)
+
+    @cached_property
+    def cost(self) -> CostModel:
+        return self.pm.cost_model(self.spec)
+
+    @cached_property
+    def twins(self) -> dict[str, Any]:
+        """``TWINS`` of the plugin module(s) that register this backend."""
+        twins: dict[str, Any] = {}
+        for impl in self.owners:
+            twins.update(getattr(impl.plugin, "TWINS", None) or {})
+        return twins
+
+    @cached_property
+    def method(self) -> str | None:
+        """A method this backend can run: ``backprop`` if possible, else the first by name."""
+        ok = [m for m, info in sorted(self.pm.methods.items())
+              if info.primitives <= self.info.primitives]
+        return "backprop" if "backprop" in ok else (ok[0] if ok else None)
+
+    def device(self) -> Device:
+        rng = np.random.Generator(np.random.PCG64(0))
+        return self.info.device(self.spec, self.kernels, rng, Trace(),
+                                primitives=self.info.primitives)
+
+    @cached_property
+    def priced_primitives(self) -> list[str]:
+        """Declared primitives plus ``write`` and ``elementwise`` (every device records them)."""
+        return [p for p in PRIMITIVES if p in self.info.primitives | {"write", "elementwise"}]
+
+    def row(self, trace: Trace, primitive: str, phase: str, shape: tuple[int, int, int],
+            count: int = 1) -> None:
+        bits, fmt = self.formats[(primitive, phase)]
+        m, n, k = shape
+        if primitive == "write":
+            m = 1
+        elif primitive in ("elementwise", "reduce"):
+            n, k = 2, 1
+        trace.add(phase, 0, primitive, m, n, k, bits, fmt, count=count)
+
+    @cached_property
+    def formats(self) -> dict[tuple[str, str], tuple[int, str]]:
+        dev = self.device()
+        return {(p, ph): dev.operand_format(p, ph) for p in self.priced_primitives
+                for ph in PHASES_OF[p]}
+
+    def priced(self, trace: Trace) -> Any:
+        return price(trace, self.cost, self.spec.name)
+
+
+class MethodUnderTest(_Target):
+    """A training method and a spec it can run on."""
+
+    kind = "method"
+
+    @cached_property
+    def info(self) -> MethodInfo:
+        return self.pm.method(self.name)
+
+    @cached_property
+    def hardware(self) -> str:
+        """``h100-sxm`` when it offers what the method needs, else the first spec that does."""
+        files = self.pm.spec_files()
+        names = sorted(files, key=lambda s: (s != "h100-sxm", s))
+        for spec_name in names:
+            try:
+                backend = read_toml(files[spec_name]).get("backend")
+            except SpecError:
+                continue
+            info = self.pm.backends.get(backend)
+            if info is not None and self.info.primitives <= info.primitives:
+                return spec_name
+        raise CheckSkipped(f"no spec's backend offers {sorted(self.info.primitives)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Backend checks
+# ---------------------------------------------------------------------------------------------
+
+
+def check_registration(b: BackendUnderTest) -> None:
+    """The backend registers once, with the right types, a Device subclass and known primitives."""
+    if not b.owners:
+        _fail(f"backend {b.name!r}: no plugin's xpusim_register_backends returns it")
+    info = b.info
+    if not isinstance(info, BackendInfo):
+        _fail(f"backend {b.name!r}: registered a {type(info).__name__}, expected BackendInfo")
+    if not (isinstance(info.params, type) and attrs.has(info.params)):
+        _fail(f"backend {b.name!r}: params must be an attrs class, found {info.params!r}")
+    if not (isinstance(info.device, type) and issubclass(info.device, Device)):
+        _fail(f"backend {b.name!r}: device must subclass xpusim.core.Device, "
+              f"found {info.device!r}")
+    unknown = sorted(set(info.primitives) - set(PRIMITIVES))
+    if unknown:
+        _fail(f"backend {b.name!r}: unknown primitive(s) {unknown}; the vocabulary is "
+              f"{list(PRIMITIVES)}")
+    if "mvm" not in info.primitives:
+        _fail(f"backend {b.name!r}: does not declare 'mvm' (every method needs it)")
+
+
+def check_params_documented(b: BackendUnderTest) -> None:
+    """Every leaf key of the params class has a doc and a unit entry (quantity/option)."""
+    from .template import param_rows
+
+    bad = [r.path for r in param_rows(b.info.params) if not r.doc]
+    if bad:
+        _fail(f"backend {b.name!r}: params without doc metadata (use quantity(unit=, doc=) or "
+              f"option(doc=)): {', '.join(bad)}")
+
+
+def check_specs_load(b: BackendUnderTest) -> None:
+    """Every shipped spec loads, cites every number and survives an unstructure/structure trip."""
+    b.spec  # noqa: B018 - fails clearly when there is none
+    for spec_name, path in b.spec_files.items():
+        try:
+            spec = b.pm.load_spec(spec_name)
+        except XpusimError as exc:
+            _fail(f"spec {spec_name!r} ({path}) does not load: {exc}")
+        missing = uncited(read_toml(path))
+        if missing:
+            _fail(f"spec {spec_name!r}: numbers without a [source] entry: {', '.join(missing)}")
+        again = spec_from_dict(spec.to_dict(), b.pm.params_class, where=f"{spec_name} (round trip)")
+        if unstructure_params(again.params) != unstructure_params(spec.params) \
+                or again.hash != spec.hash:
+            _fail(f"spec {spec_name!r}: params change in an unstructure/structure round trip: "
+                  f"{unstructure_params(spec.params)} -> {unstructure_params(again.params)}")
+
+
+def check_bad_spec_rejected(b: BackendUnderTest) -> None:
+    """A wrong type, an unknown key and a missing key each give a SpecError naming the key."""
+    path = next(iter(b.spec_files.values()), None)
+    if path is None:
+        b.spec  # noqa: B018 - raises the no-spec failure
+    raw = read_toml(path)
+    leaves = numeric_paths(raw)
+    if not leaves:
+        _fail(f"spec {path.name}: has no numeric keys to check")
+    key = leaves[0]
+    cases = [(f'{key}="not-a-number"', key, "wrong type"),
+             (f"{key}_typo=1", f"{key}_typo", "unknown key")]
+    for override, named, what in cases:
+        try:
+            b.pm.load_spec(path, [override])
+        except SpecError as exc:
+            if named not in str(exc) or path.name not in str(exc):
+                _fail(f"{what} ({override}): the SpecError does not name the key {named!r} and "
+                      f"file {path.name!r}: {exc}")
+            continue
+        except Exception as exc:
+            _fail(f"{what} ({override}): raised {type(exc).__name__} instead of SpecError: {exc}")
+        _fail(f"{what} ({override}): the spec loaded without error")
+    required = [f.name for f in attrs.fields(b.info.params)
+                if f.default is attrs.NOTHING and f.name in raw]
+    if required:
+        drop = required[0]
+        body = {k: v for k, v in raw.items() if k != drop}
+        try:
+            spec_from_dict(body, b.pm.params_class, where=path.name)
+        except SpecError as exc:
+            if drop not in str(exc):
+                _fail(f"missing key {drop!r}: the SpecError does not name it: {exc}")
+        else:
+            _fail(f"missing required key {drop!r}: the spec loaded without error")
+
+
+def check_hook_types(b: BackendUnderTest) -> None:
+    """The kernel hooks return a KernelSet and a well-formed CostModel for the backend's spec."""
+    kernels, cost = b.kernels, b.cost
+    if not kernels.names:
+        _fail(f"backend {b.name!r}: xpusim_compute_kernels returned an empty KernelSet")
+    for name, fn in kernels.as_dict().items():
+        if not callable(fn):
+            _fail(f"backend {b.name!r}: kernel {name!r} is not callable: {fn!r}")
+    if not callable(cost.price):
+        _fail(f"backend {b.name!r}: CostModel.price is not callable")
+    if cost.params.ndim != 1 or not np.isfinite(cost.params).all():
+        _fail(f"backend {b.name!r}: CostModel.params must be a finite 1-D float vector, "
+              f"found shape {cost.params.shape} with non-finite entries "
+              f"{np.flatnonzero(~np.isfinite(cost.params)).tolist()}")
+    names = (*cost.components, *cost.extras)
+    if not cost.components or not all(isinstance(c, str) and c for c in names) \
+            or len(set(names)) != len(names):
+        _fail(f"backend {b.name!r}: CostModel components/extras must be distinct non-empty "
+              f"names, found components={cost.components}, extras={cost.extras}")
+    for field in ("static_power_w", "price_usd_per_hour"):
+        value = getattr(cost, field)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            _fail(f"backend {b.name!r}: CostModel.{field} must be finite and >= 0, found {value!r}")
+    if not (isinstance(cost.boundary, str) and cost.boundary.strip()):
+        _fail(f"backend {b.name!r}: CostModel.boundary must say what the cost covers")
+
+
+def check_foreign_spec_ignored(b: BackendUnderTest) -> None:
+    """Kernel hooks that answer for this backend return None for another backend's spec."""
+    foreign = attrs.evolve(b.spec, name="not-yours", backend=f"{b.name}-not-this-backend")
+    for hook in ("xpusim_compute_kernels", "xpusim_cost_kernels"):
+        for impl in getattr(b.pm.pm.hook, hook).get_hookimpls():
+            if _call_impl(impl, hook, spec=b.spec) is None:
+                continue  # not a provider for this backend
+            got = _call_impl(impl, hook, spec=foreign)
+            if got is not None:
+                _fail(f"plugin {impl.plugin_name!r}: {hook} returned {type(got).__name__} for a "
+                      f"spec of backend {foreign.backend!r}; return None when "
+                      f"spec.backend is not yours")
+
+
+def _compare(a: Any, b: Any, twin: Twin, where: str) -> None:
+    exact = twin.rtol == 0 and twin.atol == 0
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            _fail(f"{where}: shapes differ: kernel {a.shape}, twin {b.shape}")
+        if exact:
+            same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+            if a.dtype.kind == "f":
+                same &= np.signbit(a) == np.signbit(b)
+            if not np.all(same):
+                i = np.flatnonzero(~np.asarray(same).ravel())[0]
+                _fail(f"{where}: not bit-exact ({twin.why}): {int((~same).sum())} of {a.size} "
+                      f"elements differ; first at flat index {i}: kernel "
+                      f"{a.ravel()[i]!r}, twin {b.ravel()[i]!r}")
+        else:
+            try:
+                np.testing.assert_allclose(a, b, rtol=twin.rtol, atol=twin.atol, equal_nan=True)
+            except AssertionError as exc:
+                _fail(f"{where}: beyond rtol={twin.rtol}, atol={twin.atol} ({twin.why}):"
+                      f"{str(exc).splitlines()[3] if len(str(exc).splitlines()) > 3 else exc}")
+    elif isinstance(a, (tuple, list)):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _compare(x, y, twin, f"{where}[{i}]")
+    elif isinstance(a, float) and not exact:
+        if not math.isclose(a, b, rel_tol=twin.rtol, abs_tol=twin.atol):
+            _fail(f"{where}: kernel {a!r} vs twin {b!r} (rtol={twin.rtol}, atol={twin.atol})")
+    elif not (a == b or (a != a and b != b)):
+        _fail(f"{where}: kernel {a!r} vs twin {b!r}")
+
+
+def compare_twin(name: str, twin: Any, seeds: Iterable[int] = TWIN_SEEDS) -> None:
+    """Run a kernel and its twin on the same fresh arguments; fail on any difference."""
+    if not isinstance(twin, Twin):
+        _fail(f"twin {name!r}: expected xpusim.core.Twin(kernel, reference, make_args, ...), "
+              f"found {type(twin).__name__}")
+    for seed in seeds:
+        args = twin.make_args(np.random.default_rng(seed))
+        args_ref = copy.deepcopy(args)
+        where = f"kernel {name!r} vs its twin (seed {seed})"
+        try:
+            out = twin.kernel(*args)
+        except Exception as exc:
+            _fail(f"{where}: the kernel raised {type(exc).__name__}: {exc}")
+        try:
+            out_ref = twin.reference(*args_ref)
+        except Exception as exc:
+            _fail(f"{where}: the twin raised {type(exc).__name__}: {exc}")
+        _compare(out, out_ref, twin, f"{where}, return value")
+        for i, (a, r) in enumerate(zip(args, args_ref)):
+            if isinstance(a, np.ndarray):
+                _compare(a, r, twin, f"{where}, argument {i}")
+
+
+def check_twins_match(b: BackendUnderTest) -> None:
+    """Every kernel in the plugin's ``TWINS`` matches its NumPy twin on random inputs."""
+    if not b.twins:
+        _fail(f"backend {b.name!r}: its plugin module exports no TWINS "
+              f"(TWINS = {{name: Twin(kernel, reference, make_args, rtol, atol, why)}})")
+    for name, twin in b.twins.items():
+        compare_twin(name, twin)
+
+
+def _same_kernel(a: Any, b: Any) -> bool:
+    return a is b or getattr(a, "py_func", a) is getattr(b, "py_func", b)
+
+
+def check_kernels_have_twins(b: BackendUnderTest) -> None:
+    """Every numba kernel handed to the core (compute kernels, cost kernel) has a twin."""
+    twinned = [t.kernel for t in b.twins.values() if isinstance(t, Twin)]
+    candidates = {**{f"compute kernel {n!r}": f for n, f in b.kernels.as_dict().items()},
+                  "cost kernel (CostModel.price)": b.cost.price}
+    missing = [label for label, fn in candidates.items()
+               if hasattr(fn, "py_func") and not any(_same_kernel(fn, t) for t in twinned)]
+    if missing:
+        _fail(f"backend {b.name!r}: numba kernels without a Twin in TWINS: {', '.join(missing)}")
+
+
+def check_cost_valid(b: BackendUnderTest) -> None:
+    """Every primitive the backend offers prices finite and >= 0; an empty trace costs zero."""
+    for prim in b.priced_primitives:
+        for phase in PHASES_OF[prim]:
+            for shape in SHAPES:
+                t = Trace()
+                b.row(t, prim, phase, shape)
+                try:
+                    ledger = b.priced(t)
+                except XpusimError as exc:
+                    _fail(f"backend {b.name!r}: {prim} in {phase}, shape {shape}: {exc}")
+                if not (np.isfinite(ledger.extras).all()):
+                    _fail(f"backend {b.name!r}: {prim} in {phase}, shape {shape}: non-finite "
+                          f"counters {dict(zip(ledger.extra_names, ledger.extras[0]))}")
+    cols = Trace().columns()
+    empty = [cols[c] for c in ("phase", "primitive", "m", "n", "k", "bits", "fmt", "count",
+                               "activity")]
+    out = (np.zeros(0), np.zeros((0, len(b.cost.components))), np.zeros((0, len(b.cost.extras))))
+    try:
+        b.cost.price(*empty, b.cost.params, *out)
+    except Exception as exc:
+        _fail(f"backend {b.name!r}: the cost kernel fails on a trace with no rows: "
+              f"{type(exc).__name__}: {exc}")
+    ledger = b.priced(Trace())
+    if ledger.total_time_s != 0 or ledger.total_energy_j != 0:
+        _fail(f"backend {b.name!r}: an empty trace costs {ledger.total_time_s} s, "
+              f"{ledger.total_energy_j} J")
+
+
+def _totals(ledger: Any) -> np.ndarray:
+    return np.concatenate([[ledger.total_time_s], ledger.energy_j.sum(axis=0),
+                           ledger.extras.sum(axis=0)])
+
+
+def _labels(b: BackendUnderTest, ledger: Any) -> list[str]:
+    return ["time_s", *(f"energy_j[{c}]" for c in ledger.components), *ledger.extra_names]
+
+
+def check_cost_linear_in_count(b: BackendUnderTest) -> None:
+    """A row with ``count = 5`` costs exactly five times the same row with ``count = 1``."""
+    for prim in b.priced_primitives:
+        phase = PHASES_OF[prim][0]
+        one, five = Trace(), Trace()
+        b.row(one, prim, phase, SHAPES[2], count=1)
+        b.row(five, prim, phase, SHAPES[2], count=5)
+        l1, l5 = b.priced(one), b.priced(five)
+        a, c = 5 * _totals(l1), _totals(l5)
+        if not np.allclose(a, c, rtol=COST_RTOL, atol=0):
+            bad = [f"{n}: 5 x {x / 5:g} != {y:g}" for n, x, y in zip(_labels(b, l1), a, c)
+                   if not math.isclose(x, y, rel_tol=COST_RTOL)]
+            _fail(f"backend {b.name!r}: {prim} cost is not linear in count: {'; '.join(bad)}")
+
+
+def check_cost_grows_with_size(b: BackendUnderTest) -> None:
+    """A 16x larger problem takes at least as long and strictly more energy."""
+    for prim in b.priced_primitives:
+        for phase in PHASES_OF[prim]:
+            small, big = Trace(), Trace()
+            b.row(small, prim, phase, (8, 16, 16))
+            b.row(big, prim, phase, (128, 256, 256))
+            ls, lb = b.priced(small), b.priced(big)
+            if not lb.total_time_s >= ls.total_time_s:
+                _fail(f"backend {b.name!r}: {prim} in {phase}: a 16x larger problem takes less "
+                      f"time ({lb.total_time_s:g} s < {ls.total_time_s:g} s)")
+            if not lb.total_energy_j > ls.total_energy_j:
+                _fail(f"backend {b.name!r}: {prim} in {phase}: a 16x larger problem does not "
+                      f"cost more energy ({lb.total_energy_j:g} J <= {ls.total_energy_j:g} J)")
+
+
+def check_cost_additive(b: BackendUnderTest) -> None:
+    """A trace priced whole equals the sum of its rows priced one by one."""
+    whole = Trace()
+    rng = np.random.default_rng(0)
+    for prim in b.priced_primitives:
+        for phase in PHASES_OF[prim]:
+            for shape in SHAPES:
+                b.row(whole, prim, phase, shape, count=int(rng.integers(1, 4)))
+    order = rng.permutation(len(whole))
+    shuffled = Trace.from_columns({c: a[order] for c, a in whole.columns().items()})
+    lw = b.priced(shuffled)
+    parts = np.zeros_like(_totals(lw))
+    for i in range(len(shuffled)):
+        mask = np.zeros(len(shuffled), bool)
+        mask[i] = True
+        parts += _totals(b.priced(shuffled.select(mask)))
+    total = _totals(lw)
+    if not np.allclose(total, parts, rtol=COST_RTOL, atol=0):
+        bad = [f"{n}: whole {x:g} != parts {y:g}" for n, x, y in
+               zip(_labels(b, lw), total, parts) if not math.isclose(x, y, rel_tol=COST_RTOL)]
+        _fail(f"backend {b.name!r}: pricing is not additive over rows: {'; '.join(bad)}")
+
+
+def check_undeclared_primitives_refused(b: BackendUnderTest) -> None:
+    """Primitives the backend does not declare raise IncompatibleError naming the primitive."""
+    undeclared = [p for p in ("mvm_t", "update") if p not in b.info.primitives]
+    if not undeclared:
+        raise CheckSkipped(f"backend {b.name!r} declares every primitive")
+    dev = b.device()
+    w = np.zeros((4, 3), np.float32)
+    dev.place(0, w)
+    calls: dict[str, Callable[[], Any]] = {
+        "mvm_t": lambda: dev.mvm_t(0, np.ones((2, 3), np.float32)),
+        "update": lambda: dev.update(0, np.ones((2, 4), np.float32),
+                                     np.ones((2, 3), np.float32), 0.1),
+    }
+    for prim in undeclared:
+        try:
+            calls[prim]()
+        except IncompatibleError as exc:
+            if prim not in str(exc):
+                _fail(f"backend {b.name!r}: refusing {prim!r}, the error does not name it: {exc}")
+            continue
+        except Exception as exc:
+            _fail(f"backend {b.name!r}: undeclared {prim!r} raised {type(exc).__name__} instead "
+                  f"of IncompatibleError: {exc}")
+        _fail(f"backend {b.name!r}: undeclared primitive {prim!r} ran instead of being refused")
+
+
+def _result_key(result: Any) -> str:
+    d = result.to_json()
+    d.pop("meta", None)
+    return json.dumps(d, sort_keys=True, default=repr)
+
+
+def _first_difference(a: Any, b: Any) -> str:
+    """The first flattened result key whose values differ, as ``key: x vs y``."""
+    ra, rb = a.to_row(), b.to_row()
+    for key in sorted(set(ra) | set(rb)):
+        x, y = ra.get(key), rb.get(key)
+        if json.dumps(x, default=repr) != json.dumps(y, default=repr):
+            return f"{key}: {x!r} vs {y!r}"
+    return "(results differ outside the flattened row)"
+
+
+def check_seed_determinism(b: BackendUnderTest) -> None:
+    """Two tiny runs with the same seed give identical numbers (accuracy, costs, curves)."""
+    if b.method is None:
+        raise CheckSkipped(f"no registered method runs on backend {b.name!r}")
+    spec = next(iter(b.spec_files))
+    first = b.tiny_run(spec, b.method, seed=0)
+    b._runs.pop((spec, b.method, 0))
+    second = b.tiny_run(spec, b.method, seed=0)
+    if _result_key(first) != _result_key(second):
+        _fail(f"backend {b.name!r}: two runs with seed 0 differ; first difference: "
+              f"{_first_difference(first, second)}")
+
+
+def check_tiny_run_learns(b: BackendUnderTest) -> None:
+    """A tiny digits run finishes, prices and beats chance accuracy by a clear margin."""
+    if b.method is None:
+        raise CheckSkipped(f"no registered method runs on backend {b.name!r}")
+    spec = next(iter(b.spec_files))
+    r = b.tiny_run(spec, b.method, seed=0)
+    _check_run(r, f"backend {b.name!r} (spec {spec!r}, method {b.method!r})")
+
+
+def _check_run(r: Any, who: str) -> None:
+    if r.status != "ok":
+        _fail(f"{who}: the tiny run failed: {r.failure}")
+    chance = 1.0 / 10
+    if not r.final_test_accuracy > CHANCE_FACTOR * chance:
+        _fail(f"{who}: accuracy {r.final_test_accuracy:.3f} after {TINY_RUN['epochs']} epochs "
+              f"of {TINY_RUN['model']} on digits; expected > {CHANCE_FACTOR * chance:.2f} "
+              f"({CHANCE_FACTOR:g} x chance)")
+    if not (r.training["energy_j"] > 0 and r.training["time_s"] > 0):
+        _fail(f"{who}: training cost {r.training['time_s']} s, {r.training['energy_j']} J; "
+              f"expected > 0")
+
+
+BACKEND_CHECKS: tuple[Callable[[BackendUnderTest], None], ...] = (
+    check_registration, check_params_documented, check_specs_load, check_bad_spec_rejected,
+    check_hook_types, check_foreign_spec_ignored, check_twins_match, check_kernels_have_twins,
+    check_cost_valid, check_cost_linear_in_count, check_cost_grows_with_size,
+    check_cost_additive, check_undeclared_primitives_refused, check_seed_determinism,
+    check_tiny_run_learns,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Method checks
+# ---------------------------------------------------------------------------------------------
+
+
+def check_method_registration(m: MethodUnderTest) -> None:
+    """The method registers a MethodInfo with a callable factory and known primitives."""
+    info = m.info
+    if not isinstance(info, MethodInfo):
+        _fail(f"method {m.name!r}: registered a {type(info).__name__}, expected MethodInfo")
+    if not callable(info.factory):
+        _fail(f"method {m.name!r}: factory is not callable: {info.factory!r}")
+    unknown = sorted(set(info.primitives) - set(PRIMITIVES))
+    if unknown:
+        _fail(f"method {m.name!r}: unknown primitive(s) {unknown}")
+    if "mvm" not in info.primitives:
+        _fail(f"method {m.name!r}: does not declare 'mvm'")
+
+
+def check_method_uses_declared_primitives(m: MethodUnderTest) -> None:
+    """The trace of a tiny run holds only the primitives the method declares (+ periphery)."""
+    r = m.tiny_run(m.hardware, m.name)
+    used = set(r.training.get("by_primitive", {}))
+    extra = sorted(used - set(m.info.primitives) - PERIPHERY)
+    if extra:
+        _fail(f"method {m.name!r}: uses primitive(s) {extra} it does not declare "
+              f"(declares {sorted(m.info.primitives)})")
+    if "update" in m.info.primitives and "update" not in used:
+        _fail(f"method {m.name!r}: declares 'update' but a training run recorded none")
+
+
+def check_method_seed_determinism(m: MethodUnderTest) -> None:
+    """Two tiny runs with the same seed give identical numbers."""
+    first = m.tiny_run(m.hardware, m.name)
+    m._runs.pop((m.hardware, m.name, 0))
+    second = m.tiny_run(m.hardware, m.name)
+    if _result_key(first) != _result_key(second):
+        _fail(f"method {m.name!r}: two runs with seed 0 on {m.hardware!r} differ; first "
+              f"difference: {_first_difference(first, second)}")
+
+
+def check_method_learns(m: MethodUnderTest) -> None:
+    """A tiny digits run finishes and beats chance accuracy by a clear margin."""
+    _check_run(m.tiny_run(m.hardware, m.name), f"method {m.name!r} (spec {m.hardware!r})")
+
+
+METHOD_CHECKS: tuple[Callable[[MethodUnderTest], None], ...] = (
+    check_method_registration, check_method_uses_declared_primitives,
+    check_method_seed_determinism, check_method_learns,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _expected(expected_failed_checks: Mapping[str, Any] | None, target: str) -> dict[str, str]:
+    """``{check: why}``; per-target dicts (``{"analog": {"check_x": "why"}}``) allowed."""
+    out: dict[str, str] = {}
+    for key, value in (expected_failed_checks or {}).items():
+        if isinstance(value, Mapping):
+            if key == target:
+                out.update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _target(name: str, pm: Plugins | None, plugins: Iterable[Any],
+            kind: str | None = None) -> _Target:
+    pm = _plugins(pm, plugins)
+    if kind is None:
+        kind = "backend" if name in pm.backends else "method" if name in pm.methods else None
+    if kind == "backend":
+        return BackendUnderTest(name, pm)
+    if kind == "method":
+        return MethodUnderTest(name, pm)
+    from xpusim.core.errors import UnknownNameError
+
+    raise UnknownNameError("backend or method", name, [*pm.backends, *pm.methods])
+
+
+def checks_for(target: _Target) -> tuple[Callable[[Any], None], ...]:
+    return BACKEND_CHECKS if target.kind == "backend" else METHOD_CHECKS
+
+
+def _run_one(target: _Target, check: Callable[[Any], None], expected: Mapping[str, str]) -> CheckResult:
+    name = check.__name__
+    try:
+        check(target)
+    except CheckSkipped as exc:
+        return CheckResult(target.name, name, "skipped", str(exc))
+    except Exception as exc:  # a failed check or a plugin that raised: report, never hide
+        msg = str(exc) if isinstance(exc, (AssertionError, XpusimError)) else \
+            f"{type(exc).__name__}: {exc}"
+        if name in expected:
+            return CheckResult(target.name, name, "xfailed", f"{expected[name]} ({msg})")
+        return CheckResult(target.name, name, "failed", msg)
+    if name in expected:
+        return CheckResult(target.name, name, "failed",
+                           f"expected to fail ({expected[name]}) but passed; remove it from "
+                           f"expected_failed_checks")
+    return CheckResult(target.name, name, "passed")
+
+
+def run_checks(plugins: Plugins | None, name: str, *, kind: str | None = None,
+               expected_failed_checks: Mapping[str, Any] | None = None) -> list[CheckResult]:
+    """Run every check on backend or method ``name``; one ``CheckResult`` per check.
+
+    Never raises: a plugin that raises, an unknown name or a broken manager becomes a failed
+    result whose message names the plugin. This is what ``xpusim plugins --check`` shows.
+    """
+    try:
+        target = _target(name, plugins, (), kind)
+    except Exception as exc:
+        return [CheckResult(name, "load", "failed", f"{type(exc).__name__}: {exc}")]
+    expected = _expected(expected_failed_checks, name)
+    return [_run_one(target, check, expected) for check in checks_for(target)]
+
+
+def _raise_first(results: list[CheckResult]) -> list[CheckResult]:
+    for r in results:
+        if r.status == "failed":
+            raise ConformanceError(f"{r.target}: {r.name} failed: {r.message}")
+    return results
+
+
+def check_backend(name: str, plugins: Iterable[Any] = (), pm: Plugins | None = None,
+                  expected_failed_checks: Mapping[str, Any] | None = None) -> list[CheckResult]:
+    """Run every backend check on ``name``; raise ``ConformanceError`` at the first failure."""
+    return _raise_first(run_checks(_plugins(pm, plugins), name, kind="backend",
+                                   expected_failed_checks=expected_failed_checks))
+
+
+def check_method(name: str, plugins: Iterable[Any] = (), pm: Plugins | None = None,
+                 expected_failed_checks: Mapping[str, Any] | None = None) -> list[CheckResult]:
+    """Run every method check on ``name``; raise ``ConformanceError`` at the first failure."""
+    return _raise_first(run_checks(_plugins(pm, plugins), name, kind="method",
+                                   expected_failed_checks=expected_failed_checks))
+
+
+def parametrize_with_checks(names: Iterable[str], *, plugins: Iterable[Any] = (),
+                            expected_failed_checks: Mapping[str, Any] | None = None,
+                            pm: Plugins | None = None) -> Any:
+    """A pytest decorator: one test per (target, check), ids like ``gpu-check_twins_match``.
+
+    Usage::
+
+        @parametrize_with_checks(["photonic"], plugins=["xpusim_photonic"])
+        def test_conformance(target, check):
+            check(target)
+
+    ``expected_failed_checks={"check_x": "why"}`` (or ``{"name": {"check_x": "why"}}``)
+    marks checks as strict xfails, with the reason shown.
+    """
+    import pytest
+
+    pm = _plugins(pm, plugins)
+    params = []
+    for name in names:
+        target = _target(name, pm, ())
+        expected = _expected(expected_failed_checks, name)
+        for check in checks_for(target):
+            marks = [pytest.mark.xfail(reason=expected[check.__name__], strict=True)] \
+                if check.__name__ in expected else []
+            params.append(pytest.param(target, _skippable(check), marks=marks,
+                                       id=f"{name}-{check.__name__}"))
+    return pytest.mark.parametrize("target, check", params)
+
+
+def _skippable(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Turn ``CheckSkipped`` into ``pytest.skip`` (keeps the check's name and doc)."""
+    import functools
+
+    @functools.wraps(check)
+    def wrapper(target: Any) -> None:
+        import pytest
+
+        try:
+            check(target)
+        except CheckSkipped as exc:
+            pytest.skip(str(exc))
+
+    return wrapper
