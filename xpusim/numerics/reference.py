@@ -44,7 +44,8 @@ def round_float_stochastic(x, u, out, p, emin, max_finite, saturate):
     e = np.where(np.exp2(e) > xa, e - 1, e)
     e = np.where(np.exp2(e + 1) <= xa, e + 1, e)
     q = np.exp2(np.maximum(e, emin) - p)
-    r = np.floor(xa / q + u) * q
+    with np.errstate(invalid="ignore", over="ignore"):  # inf / q: replaced just below
+        r = np.floor(xa / q + u) * q
     r = np.where(np.isinf(xa), np.inf, r)
     r = np.where(r > max_finite, max_finite if saturate else np.inf, r)
     res = np.copysign(r, x)
