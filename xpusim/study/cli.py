@@ -1,0 +1,244 @@
+"""``xpusim study run|report|export|show`` and ``xpusim compare`` (click objects).
+
+The main CLI adds them with ``main.add_command(study)`` and ``main.add_command(compare)``.
+Errors are raised as ``XpusimError`` (one line each; the main entry prints them and exits 2).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..core.errors import XpusimError
+
+EXECUTOR_HELP = ("local: a process pool on this machine (default); dask: a Dask LocalCluster, "
+                 "or the cluster given by --scheduler; serial: this process, one run at a time.")
+
+
+def _plugins(ctx: click.Context) -> tuple[str, ...]:
+    obj = ctx.find_root().obj
+    return tuple(obj.get("plugins", ())) if isinstance(obj, dict) else ()
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _si(value: float, unit: str) -> str:
+    from .report import _fmt
+
+    return _fmt(value, unit)
+
+
+def print_summary(df: Any, console: Any, title: str = "study summary") -> None:
+    """A rich table: one row per configuration, ranked by accuracy."""
+    from rich.table import Table
+
+    from .report import configurations, ranked
+
+    if df.empty:
+        console.print("no runs stored")
+        return
+    conf = ranked(configurations(df))
+    t = Table(title=title)
+    for col, just in (("#", "right"), ("configuration", "left"), ("ok/runs", "right"),
+                      ("accuracy", "right"), ("train energy", "right"),
+                      ("train cost", "right"), ("infer energy/sample", "right"),
+                      ("Pareto", "center")):
+        t.add_column(col, justify=just, no_wrap=col != "configuration")
+    for _, r in conf.iterrows():
+        acc = (f"{r['accuracy']:.3f} ± {r['accuracy_std']:.3f}" if math.isfinite(r["accuracy"])
+               else "[red]failed[/]")
+        t.add_row(str(r["rank"]), r["configuration"], f"{r['runs'] - r['failed']}/{r['runs']}",
+                  acc, _si(r["train_energy_j"], "J"), _si(r["train_money_usd"], "$"),
+                  _si(r["infer_energy_j"], "J"), "✓" if r["pareto"] else "")
+    console.print(t)
+
+
+def _print_plan(study: Any, console: Any, db: Path | None = None) -> None:
+    axes = ", ".join(f"{a} ({len({dict(r.point).get(a) for r in study.runs})})"
+                     for a in study.axes) or "none"
+    console.print(f"study [bold]{study.name}[/]: {len(study.runs)} runs over axes {axes}"
+                  + (f"; {len(study.skipped)} combinations skipped" if study.skipped else "")
+                  + (f"; results in {db}" if db else ""))
+    for note in study.notes:
+        console.print(f"  note: {note}")
+    for line in study.skipped[:20]:
+        console.print(f"  skipped: {line}")
+    if len(study.skipped) > 20:
+        console.print(f"  ... and {len(study.skipped) - 20} more skipped")
+
+
+def _execute(study: Any, db: Path, executor: str, scheduler: str | None, workers: int | None,
+             retry_failed: bool, quiet: bool) -> Any:
+    from .driver import load, run_study
+    from .store import Store
+
+    err = _console(stderr=True)
+    with Store(db) as store:
+        stored = store.statuses(study.hashes)
+    n_ok = sum(1 for s in stored.values() if s == "ok")
+    n_failed = len(stored) - n_ok
+    if stored and not quiet:
+        err.print(f"resuming: {n_ok} runs already stored, {n_failed} failed"
+                  + (" (retrying them)" if retry_failed and n_failed else
+                     " (kept; --retry-failed reruns them)" if n_failed else ""))
+    outcome = run_study(study, db=db, executor=executor, workers=workers, scheduler=scheduler,
+                        retry_failed=retry_failed, progress=not quiet, console=err)
+    df = load(db, study.name)
+    if not quiet:
+        print_summary(df, _console(), title=f"study {study.name}: {outcome.total} runs "
+                      f"({outcome.ran} run now in {outcome.elapsed_s:.1f} s, "
+                      f"{outcome.already_done} already stored)")
+        failed = df[df["status"] != "ok"]
+        for _, r in failed.iterrows():
+            err.print(f"failed run {r['hash']}: {r['failure']}", markup=False, highlight=False)
+    return outcome
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+@click.group()
+def study() -> None:
+    """Comparative studies: run a grid from a TOML file, report, export."""
+
+
+@study.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite result store (default: FILE with the suffix .sqlite).")
+@click.option("--executor", type=click.Choice(["local", "dask", "serial"]), default="local",
+              show_default=True, help=EXECUTOR_HELP)
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Address of an existing Dask scheduler (implies --executor dask).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--retry-failed", is_flag=True, help="Run again the runs stored as failed.")
+@click.option("--dry-run", is_flag=True, help="Check and expand the file, print the plan, stop.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or tables.")
+@click.pass_context
+def study_run(ctx: click.Context, file: Path, db: Path | None, executor: str,
+              scheduler: str | None, workers: int | None, retry_failed: bool, dry_run: bool,
+              quiet: bool) -> None:
+    """Run the study FILE: every run not already stored in the database."""
+    from .spec import load_study
+
+    s = load_study(file, plugins=_plugins(ctx))
+    db = db or file.with_suffix(".sqlite")
+    if scheduler and executor == "local":
+        executor = "dask"
+    if scheduler and executor != "dask":
+        raise XpusimError(f"--scheduler needs --executor dask (got --executor {executor})")
+    if not quiet or dry_run:
+        _print_plan(s, _console(stderr=not dry_run), db)
+    if dry_run:
+        console = _console()
+        for r in s.runs:
+            console.print(f"{r.hash}  " + "  ".join(f"{k}={v}" for k, v in r.point),
+                          markup=False, highlight=False)
+        return
+    _execute(s, db, executor, scheduler, workers, retry_failed, quiet)
+
+
+@study.command("report")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the plots (PNG, SVG), summary.csv and report.md.")
+@click.option("--study", "study_name", default=None, help="Only this study of the database.")
+def study_report(db: Path, out: Path, study_name: str | None) -> None:
+    """Write plots and a Markdown report from the study database DB."""
+    from .report import write_report
+
+    path = write_report(db, out, study=study_name)
+    click.echo(f"report written to {path}")
+
+
+@study.command("export")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--study", "study_name", default=None, help="Only this study of the database.")
+def study_export(db: Path, csv_path: Path | None, parquet_path: Path | None,
+                 study_name: str | None) -> None:
+    """Export every run of DB, one row each with breakdowns as columns, to CSV or Parquet."""
+    from .driver import load
+
+    if not csv_path and not parquet_path:
+        raise XpusimError("study export: give --csv PATH or --parquet PATH (or both)")
+    df = load(db, study_name)
+    if csv_path:
+        df.to_csv(csv_path, index=False)
+        click.echo(f"{len(df)} runs written to {csv_path}")
+    if parquet_path:
+        try:
+            df.to_parquet(parquet_path, index=False)
+        except ImportError as exc:
+            raise XpusimError(f"--parquet needs pyarrow: {exc}") from None
+        click.echo(f"{len(df)} runs written to {parquet_path}")
+
+
+@study.command("show")
+@click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--study", "study_name", default=None, help="Only this study of the database.")
+def study_show(db: Path, study_name: str | None) -> None:
+    """Print the summary table of a study database."""
+    from .driver import load
+
+    print_summary(load(db, study_name), _console(), title=f"{db}")
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("xpusim-report"), show_default=True,
+              help="Folder for the report (plots, report.md, summary.csv).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Result store (default: OUT/compare.sqlite); reruns resume from it.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Seeds per configuration  [default: 3]")
+@click.option("--epochs", type=click.IntRange(min=0), default=None,
+              help="Training epochs  [default: 5]")
+@click.option("--model", default=None, help="Model  [default: mlp:64-32-10]")
+@click.option("--hardware", multiple=True, metavar="SPEC",
+              help="Specs to compare (default: one per backend); repeatable.")
+@click.option("--method", "methods", multiple=True, metavar="METHOD",
+              help="Methods to compare (default: all registered); repeatable.")
+@click.option("--executor", type=click.Choice(["local", "dask", "serial"]), default="local",
+              show_default=True, help=EXECUTOR_HELP)
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Address of an existing Dask scheduler (implies --executor dask).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--retry-failed", is_flag=True, help="Run again the runs stored as failed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or tables.")
+@click.pass_context
+def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
+            epochs: int | None, model: str | None, hardware: tuple[str, ...],
+            methods: tuple[str, ...], executor: str, scheduler: str | None,
+            workers: int | None, retry_failed: bool, quiet: bool) -> None:
+    """Compare every hardware class with the methods it supports on digits; write a report.
+
+    One representative spec per registered backend x every method it can run, 3 seeds:
+    accuracy, training energy and money, lifetime cost with break-even points.
+    """
+    from . import default
+    from .report import write_report
+
+    plugins = _plugins(ctx)
+    s = default.default_study(plugins=plugins, seeds=seeds or default.SEEDS,
+                              epochs=default.EPOCHS if epochs is None else epochs,
+                              model=model or default.MODEL, hardware=hardware, methods=methods)
+    db = db or out / "compare.sqlite"
+    if scheduler and executor == "local":
+        executor = "dask"
+    if not quiet:
+        _print_plan(s, _console(stderr=True), db)
+    _execute(s, db, executor, scheduler, workers, retry_failed, quiet)
+    path = write_report(db, out, study=s.name, title="xpusim compare: hardware x learning rule "
+                        "on digits")
+    click.echo(f"report written to {path}")

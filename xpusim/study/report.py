@@ -1,0 +1,345 @@
+"""Study reports: plots (PNG and SVG) and a Markdown page from a study database.
+
+- ``accuracy_vs_energy``: final test accuracy vs training energy, every run and the mean per
+  configuration, with the Pareto front (no other configuration is both more accurate and
+  cheaper to train).
+- ``energy_breakdown``: training energy per configuration, total (log scale) and split by
+  cost component (stacked shares).
+- ``lifetime_cost``: training + deployment + N inferences, in energy and money, vs N, with the
+  break-even points where the cheapest configuration changes marked.
+- ``report.md``: the ranked table, break-even points, failed runs, and the plots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .driver import config_columns, labels, load
+
+PLOTS = ("accuracy_vs_energy", "energy_breakdown", "lifetime_cost")
+COMPONENT_PREFIX = "training.energy_by_component_j."
+
+
+def _mean(df: Any, col: str) -> Any:
+    return df[col] if col in df else np.nan
+
+
+def configurations(df: Any) -> Any:
+    """One row per configuration (varying axes except seed): means over its successful runs."""
+    import pandas as pd
+
+    keys = config_columns(df)
+    df = df.assign(configuration=labels(df, keys).str.replace('"', "", regex=False),
+                   ok=df["status"].eq("ok"))
+    rows = []
+    for label, g in df.groupby("configuration", sort=False):
+        ok = g[g["ok"]]
+        first = g.iloc[0]
+        row = {"configuration": label, "hardware": first.get("config.hardware"),
+               "backend": first.get("config.backend"), "method": first.get("config.method"),
+               "runs": len(g), "failed": int((~g["ok"]).sum())}
+        for col, name in (("final_test_accuracy", "accuracy"),
+                          ("training.energy_j", "train_energy_j"),
+                          ("training.money_usd", "train_money_usd"),
+                          ("training.time_s", "train_time_s"),
+                          ("deploy.energy_j", "deploy_energy_j"),
+                          ("deploy.money_usd", "deploy_money_usd"),
+                          ("inference_per_sample.energy_j", "infer_energy_j"),
+                          ("inference_per_sample.money_usd", "infer_money_usd")):
+            vals = ok[col].astype(float) if col in ok else pd.Series(dtype=float)
+            row[name] = float(vals.mean()) if len(vals) else math.nan
+            if name == "accuracy":
+                row["accuracy_std"] = float(vals.std(ddof=0)) if len(vals) else math.nan
+        for col in [c for c in df.columns if c.startswith(COMPONENT_PREFIX)]:
+            vals = ok[col].astype(float).fillna(0.0) if len(ok) else pd.Series(dtype=float)
+            row[col] = float(vals.mean()) if len(vals) else math.nan
+        n = first.get("config.lifetime_inferences", 1e9)
+        row["lifetime_n"] = float(n) if n == n and n is not None else 1e9
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for c in ("deploy_energy_j", "deploy_money_usd"):
+        out[c] = out[c].fillna(0.0)
+    out["pareto"] = pareto_mask(out["train_energy_j"].to_numpy(), out["accuracy"].to_numpy())
+    return out
+
+
+def pareto_mask(cost: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """True where no other point has lower-or-equal cost and higher-or-equal accuracy (one strict)."""
+    cost, accuracy = np.asarray(cost, float), np.asarray(accuracy, float)
+    good = np.isfinite(cost) & np.isfinite(accuracy)
+    mask = np.zeros(len(cost), bool)
+    for i in np.flatnonzero(good):
+        dominated = good & (cost <= cost[i]) & (accuracy >= accuracy[i]) & \
+            ((cost < cost[i]) | (accuracy > accuracy[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
+def break_evens(fixed: np.ndarray, per_unit: np.ndarray, n_lo: float = 1.0,
+                n_hi: float = 1e12) -> list[tuple[float, int, int]]:
+    """Where the cheapest of ``fixed + N * per_unit`` changes, for N in [n_lo, n_hi].
+
+    Returns (N, cheapest before, cheapest after) with exact crossing points.
+    """
+    fixed, per_unit = np.asarray(fixed, float), np.asarray(per_unit, float)
+    good = np.flatnonzero(np.isfinite(fixed) & np.isfinite(per_unit))
+    if len(good) < 2:
+        return []
+    out = []
+    n = n_lo
+    cur = int(good[np.argmin(fixed[good] + n * per_unit[good])])
+    while True:
+        # The next line to undercut the current one: the smallest crossing N above n.
+        best_n, best_j = math.inf, -1
+        for j in good:
+            dv = per_unit[cur] - per_unit[j]
+            if dv <= 0:
+                continue
+            cross = (fixed[j] - fixed[cur]) / dv
+            if n < cross < best_n or (cross == best_n and fixed[j] < fixed[best_j]):
+                best_n, best_j = cross, int(j)
+        if best_j < 0 or best_n > n_hi:
+            return out
+        out.append((best_n, cur, best_j))
+        n, cur = best_n, best_j
+
+
+def pairwise_break_even(a_fixed: float, a_unit: float, b_fixed: float, b_unit: float) -> float:
+    """N at which a and b cost the same (NaN when they never cross for N > 0)."""
+    if a_unit == b_unit:
+        return math.nan
+    n = (b_fixed - a_fixed) / (a_unit - b_unit)
+    return n if n > 0 and math.isfinite(n) else math.nan
+
+
+def _fmt(x: float, unit: str = "") -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    if x == 0:
+        return f"0 {unit}".strip()
+    prefixes = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"),
+                (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+    if unit == "$":
+        return f"${x:.3g}"
+    for scale, p in prefixes:
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {p}{unit}".strip()
+    return f"{x:.3g} {unit}".strip()
+
+
+def _n(x: float) -> str:
+    return f"{x:.3g}" if x < 1e4 else f"{x:.2e}".replace("e+0", "e").replace("e+", "e")
+
+
+def _colors(n: int) -> list[Any]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _save(fig: Any, out: Path, name: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "svg"):
+        p = out / f"{name}.{ext}"
+        fig.savefig(p, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        paths.append(p)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return paths
+
+
+def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    ok = df[df["status"].eq("ok")]
+    colors = dict(zip(conf["configuration"], _colors(len(conf))))
+    for _, c in conf.iterrows():
+        runs = ok[ok["configuration"] == c["configuration"]]
+        col = colors[c["configuration"]]
+        ax.scatter(runs["training.energy_j"], runs["final_test_accuracy"], s=12, alpha=0.35,
+                   color=col, linewidths=0)
+        if np.isfinite(c["accuracy"]):
+            ax.errorbar(c["train_energy_j"], c["accuracy"], yerr=c["accuracy_std"], fmt="o",
+                        ms=7, color=col, mec="black" if c["pareto"] else col, capsize=2,
+                        label=c["configuration"])
+    front = conf[conf["pareto"]].sort_values("train_energy_j")
+    if len(front):
+        xs = list(front["train_energy_j"])
+        ys = list(front["accuracy"])
+        ax.step(xs, ys, where="post", color="black", lw=1.2, ls="--", zorder=0,
+                label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("training energy (J, log scale)")
+    ax.set_ylabel("final test accuracy")
+    ax.set_title("Accuracy vs training energy (mean ± std over seeds; dots: single runs)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _save(fig, out, "accuracy_vs_energy")
+
+
+def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    conf = conf[np.isfinite(conf["train_energy_j"])]
+    comps = [c for c in conf.columns if c.startswith(COMPONENT_PREFIX)]
+    comps = [c for c in comps if conf[c].fillna(0).sum() > 0] or comps
+    h = max(2.5, 0.38 * len(conf) + 1.4)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, h), sharey=True,
+                                   gridspec_kw={"width_ratios": [1, 1.4]})
+    y = np.arange(len(conf))
+    totals = conf["train_energy_j"].to_numpy()
+    ax1.barh(y, totals, color="0.45")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("training energy (J, log scale)")
+    ax1.set_yticks(y, conf["configuration"], fontsize=8)
+    ax1.invert_yaxis()
+    ax1.grid(True, axis="x", which="both", alpha=0.25)
+    left = np.zeros(len(conf))
+    denom = conf[comps].fillna(0).sum(axis=1).to_numpy() if comps else np.ones(len(conf))
+    denom = np.where(denom > 0, denom, 1.0)
+    for col, color in zip(comps, _colors(len(comps))):
+        share = conf[col].fillna(0).to_numpy() / denom
+        ax2.barh(y, share, left=left, color=color, label=col[len(COMPONENT_PREFIX):])
+        left += share
+    ax2.set_xlim(0, 1)
+    ax2.set_xlabel("share of training energy by component")
+    ax2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.suptitle("Training energy per configuration: total and stacked breakdown")
+    return _save(fig, out, "energy_breakdown")
+
+
+def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path], dict[str, list]]:
+    import matplotlib.pyplot as plt
+
+    conf = conf[np.isfinite(conf["train_energy_j"])].reset_index(drop=True)
+    ns = np.logspace(0, math.log10(n_max), 200)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    colors = _colors(len(conf))
+    evens: dict[str, list] = {}
+    for ax, kind, unit, title in ((axes[0], "energy_j", "J", "energy"),
+                                  (axes[1], "money_usd", "USD", "money")):
+        fixed = (conf[f"train_{kind}"] + conf[f"deploy_{kind}"]).to_numpy()
+        unit_cost = conf[f"infer_{kind}"].to_numpy()
+        for i, c in conf.iterrows():
+            ax.plot(ns, fixed[i] + ns * unit_cost[i], color=colors[i], lw=1.4,
+                    label=c["configuration"])
+        evens[title] = break_evens(fixed, unit_cost, 1.0, n_max)
+        for n, a, b in evens[title]:
+            v = fixed[b] + n * unit_cost[b]
+            ax.plot([n], [v], marker="o", ms=8, mfc="none", mec="black", mew=1.5)
+            ax.annotate(f"N={_n(n)}", (n, v), textcoords="offset points", xytext=(4, -12),
+                        fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("N inferences served after training")
+        ax.set_ylabel(f"lifetime {title} ({unit})")
+        ax.set_title(f"Lifetime {title}")
+        ax.grid(True, which="both", alpha=0.25)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.suptitle("Training + deployment + N inferences; circles: break-even points where the "
+                 "cheapest configuration changes", fontsize=10)
+    return _save(fig, out, "lifetime_cost"), evens
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if i > 1 else ":---" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def ranked(conf: Any) -> Any:
+    """Configurations ranked: by mean accuracy (descending), then training energy."""
+    r = conf.sort_values(["accuracy", "train_energy_j"], ascending=[False, True],
+                         na_position="last").reset_index(drop=True)
+    r.insert(0, "rank", np.arange(1, len(r) + 1))
+    return r
+
+
+def write_report(db: str | Path, out: str | Path, study: str | None = None,
+                 title: str | None = None, n_max: float = 1e12) -> Path:
+    """Write the plots (PNG + SVG), ``summary.csv`` and ``report.md``; return report.md."""
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    from ..core.errors import XpusimError
+
+    out = Path(out)
+    df = load(db, study)
+    if df.empty:
+        raise XpusimError(f"{db}: no runs stored" + (f" for study {study!r}" if study else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    conf = configurations(df)
+    df = df.assign(configuration=labels(df, config_columns(df)).str.replace('"', "",
+                                                                           regex=False))
+    ok_conf = conf[np.isfinite(conf["accuracy"])]
+    images: list[Path] = []
+    evens: dict[str, list] = {}
+    if len(ok_conf):
+        images += plot_accuracy_vs_energy(df, ok_conf, out)
+        images += plot_energy_breakdown(ok_conf, out)
+        paths, evens = plot_lifetime(ok_conf, out, n_max)
+        images += paths
+    rank = ranked(conf)
+    rank.to_csv(out / "summary.csv", index=False)
+
+    n_life = float(conf["lifetime_n"].iloc[0])
+    rows = []
+    for _, r in rank.iterrows():
+        life_e = r["train_energy_j"] + r["deploy_energy_j"] + n_life * r["infer_energy_j"]
+        life_m = r["train_money_usd"] + r["deploy_money_usd"] + n_life * r["infer_money_usd"]
+        acc = (f"{r['accuracy']:.3f} ± {r['accuracy_std']:.3f}"
+               if np.isfinite(r["accuracy"]) else "–")
+        rows.append([r["rank"], r["configuration"], f"{r['runs'] - r['failed']}/{r['runs']}",
+                     acc, _fmt(r["train_energy_j"], "J"), _fmt(r["train_money_usd"], "$"),
+                     _fmt(r["infer_energy_j"], "J"), _fmt(life_e, "J"), _fmt(life_m, "$"),
+                     "✓" if r["pareto"] else ""])
+    names = list(ok_conf["configuration"])
+    study_names = sorted(set(df["study"].dropna())) if "study" in df else []
+    heading = title or f"Study report: {', '.join(study_names) or Path(db).stem}"
+    n_ok = int(df["status"].eq("ok").sum())
+    md = [f"# {heading}", "",
+          f"{len(df)} runs ({n_ok} ok, {len(df) - n_ok} failed) in {len(conf)} configurations "
+          f"from `{Path(db).name}`. A configuration is one combination of the axes that vary, "
+          f"averaged over seeds. Costs are simulated (see each backend's cost boundary).", "",
+          "## Ranked configurations", "",
+          "Ranked by mean final test accuracy, then training energy. Lifetime = training + "
+          f"deployment + N = {_n(n_life)} inferences. Pareto: not beaten on both accuracy and "
+          "training energy by another configuration.", "",
+          _md_table(["rank", "configuration", "ok runs", "accuracy", "training energy",
+                     "training cost", "inference energy / sample", "lifetime energy",
+                     "lifetime cost", "Pareto"], rows), ""]
+    if images:
+        md += ["## Accuracy vs training energy", "", "![accuracy vs energy](accuracy_vs_energy.png)",
+               "", "## Training energy breakdown", "", "![energy breakdown](energy_breakdown.png)",
+               "", "## Lifetime cost vs N inferences", "", "![lifetime cost](lifetime_cost.png)", ""]
+        for kind in ("energy", "money"):
+            ev = evens.get(kind, [])
+            md.append(f"Break-even points ({kind}), where the cheapest configuration changes:")
+            md.append("")
+            if ev:
+                md += [_md_table(["N inferences", "cheapest before", "cheapest after"],
+                                 [[_n(n), names[a], names[b]] for n, a, b in ev]), ""]
+            else:
+                md += [f"none for N ≤ {_n(n_max)}: one configuration is cheapest throughout.", ""]
+    failed = df[~df["status"].eq("ok")]
+    if len(failed):
+        md += ["## Failed runs", "",
+               _md_table(["hash", "configuration", "seed", "status", "step", "reason"],
+                         [[r["hash"], r["configuration"], r.get("config.seed", ""),
+                           r["status"], "" if pd.isna(r["failed_step"]) else int(r["failed_step"]),
+                           str(r["failure"])[:160]] for _, r in failed.iterrows()]), ""]
+    md += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in images + [out / "summary.csv"]),
+           ""]
+    report = out / "report.md"
+    report.write_text("\n".join(md))
+    return report
