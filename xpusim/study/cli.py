@@ -26,7 +26,9 @@ def _plugins(ctx: click.Context) -> tuple[str, ...]:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    console = Console(stderr=stderr)
+    # Logs and pipes get a wide table rather than 80 squeezed columns.
+    return console if console.is_terminal else Console(stderr=stderr, width=160)
 
 
 def _si(value: float, unit: str) -> str:
@@ -50,7 +52,8 @@ def print_summary(df: Any, console: Any, title: str = "study summary") -> None:
                       ("accuracy", "right"), ("train energy", "right"),
                       ("train cost", "right"), ("infer energy/sample", "right"),
                       ("Pareto", "center")):
-        t.add_column(col, justify=just, no_wrap=col != "configuration")
+        t.add_column(col, justify=just, no_wrap=col != "configuration",
+                     min_width=24 if col == "configuration" else None)
     for _, r in conf.iterrows():
         acc = (f"{r['accuracy']:.3f} ± {r['accuracy_std']:.3f}" if math.isfinite(r["accuracy"])
                else "[red]failed[/]")
