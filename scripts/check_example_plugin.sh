@@ -25,8 +25,15 @@ source "$WORK/venv/bin/activate"
 python -m pip install -q --upgrade pip >/dev/null || fail "pip upgrade"
 
 step "install xpusim from $ROOT and the example plugin"
-python -m pip install -q "$ROOT[test]" || fail "pip install xpusim"
-python -m pip install -q "$EXAMPLE" || fail "pip install xpusim-photonic"
+# Build from a copy of the working tree, so no build/ folder is left in (or reused from) it.
+mkdir "$WORK/xpusim-src"
+(cd "$ROOT" && tar --exclude=./.git --exclude=./.venv --exclude='./.venv-*' --exclude=./build \
+     --exclude='*/build' --exclude='__pycache__' --exclude='*.egg-info' --exclude=./site -cf - .) \
+    | tar -xf - -C "$WORK/xpusim-src" || fail "copy of $ROOT"
+python -m pip install -q "$WORK/xpusim-src[test]" || fail "pip install xpusim"
+cp -r "$EXAMPLE" "$WORK/xpusim-photonic-src"  # build outside the source tree
+rm -rf "$WORK/xpusim-photonic-src/build" "$WORK/xpusim-photonic-src/src/"*.egg-info
+python -m pip install -q "$WORK/xpusim-photonic-src" || fail "pip install xpusim-photonic"
 cd "$WORK"  # never import from the source tree
 python - <<'PY' || fail "xpusim or the plugin is imported from the source tree, not the venv"
 import sys, xpusim, xpusim_photonic
