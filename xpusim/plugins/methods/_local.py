@@ -132,10 +132,21 @@ class HebbianReadout:
     def hidden_activation(self, z: np.ndarray) -> np.ndarray:
         return activate(self.model.activation, z)
 
+    #: Hidden layers from this index on see their input scaled to unit length (a periphery
+    #: norm), which bounds the Hebbian step (η·y² stays small however wide the layer below).
+    normalize_from = 1
+
+    def layer_input(self, layer: int, h: np.ndarray, phase: str) -> np.ndarray:
+        if layer < self.normalize_from:
+            return h
+        self.device.record_elementwise(phase, layer, h.size, 2, 3)
+        return h / (np.linalg.norm(h, axis=1, keepdims=True) + np.float32(1e-6))
+
     def forward(self, x: np.ndarray, phase: str = "inference", keep: bool = False):
         h = x
         last = self.model.n_layers - 1
         for layer in range(last):
+            h = self.layer_input(layer, h, phase)
             z = self.device.mvm(layer, h, phase)
             h = self.hidden_activation(z)
             self.device.record_elementwise(phase, layer, z.size, 2, self.activation_ops)
@@ -149,6 +160,7 @@ class HebbianReadout:
         h = x
         last = self.model.n_layers - 1
         for layer in range(last):
+            h = self.layer_input(layer, h, "train-forward")
             z = self.device.mvm(layer, h, "train-forward")
             self.hold_activations(h, z)
             if learn_hidden:

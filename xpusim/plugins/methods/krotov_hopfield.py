@@ -6,7 +6,8 @@ gets g = 1 (Hebbian), the k-th strongest g = -Δ (anti-Hebbian), all others g = 
 ΔWμ ∝ g(Qμ) (v - Iμ Wμ) (the paper's eq. with Lebesgue p = 2; the decay keeps every |Wμ|
 near 1). On the device this is one ``update`` with pre = v, post = g and decay = Σ g·I:
 D = vᵀg - W·diag(Σ g·I) -- no transposed read and no stored activations. The readout sees
-hμ = relu(Iμ)ⁿ (the paper's power n; 4.5 for MNIST) and learns with the delta rule.
+hμ = relu(Iμ)ⁿ (the paper's power n; 4.5 for MNIST) and learns with the delta rule. The paper
+has one hidden layer; with more, each further layer sees the one below scaled to unit length.
 
 Only p = 2 is expressible through device primitives (other p need |W|^(p-1)·sign(W) in the
 product, a different matrix from the one stored); other values are refused with a message.

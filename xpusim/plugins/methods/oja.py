@@ -13,7 +13,8 @@ step (competitive, winner-take-all Hebbian learning: Rumelhart & Zipser, Cogniti
 9:75, 1985), which keeps the units apart; ``winners=0`` is the plain rule for every unit.
 Hidden weights start from N(0, ``init_std``²) with ``init_std`` = 1 (far from the unit sphere
 the rule converges to, so units that have not won yet get large inputs and are recruited in
-turn). Oja's rule is stable only for η·y² < 2, hence the small ``hidden_lr``. The readout sees
+turn). Oja's rule is stable only for η·y² < 2, so each hidden layer sees its input scaled to
+unit length (a periphery norm; |y| ≤ |w|) and ``hidden_lr`` is small. The readout sees
 relu(y) (the model's activation) and learns with the delta rule.
 """
 
@@ -39,6 +40,7 @@ class Oja(HebbianReadout, TrainingMethod):
     default_lr = 1e-2  # readout, with Adam
     hidden_default_lr = 2e-3
     init_std = 1.0
+    normalize_from = 0  # every hidden input at unit length: η·y² ≤ η·|w|² stays < 2
 
     def _setup_hebbian(self) -> None:
         super()._setup_hebbian()
