@@ -205,7 +205,7 @@ def study_show(db: Path, study_name: str | None) -> None:
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Seeds per configuration  [default: 3]")
 @click.option("--epochs", type=click.IntRange(min=0), default=None,
-              help="Training epochs  [default: 5]")
+              help="Training epochs  [default: 10]")
 @click.option("--model", default=None, help="Model  [default: mlp:64-32-10]")
 @click.option("--hardware", multiple=True, metavar="SPEC",
               help="Specs to compare (default: one per backend); repeatable.")

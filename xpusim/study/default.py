@@ -19,7 +19,7 @@ PREFERRED = {"gpu": "h100-sxm", "systolic": "tpu-v4", "analog": "pcm-hermes",
 
 # Sized to finish well under 10 minutes on 2 cores (see docs/studies.md for the measurement).
 MODEL = "mlp:64-32-10"
-EPOCHS = 5
+EPOCHS = 10
 SEEDS = 3
 
 

@@ -183,11 +183,11 @@ CONFIG_KEYS = ("hardware", "method", "model", "dataset", "epochs", "batch_size",
 
 
 def config_columns(df: Any) -> list[str]:
-    """The config columns that vary over the runs (seed excluded): they name a configuration."""
+    """Hardware, method and the config columns that vary over the runs (seed excluded)."""
     cols = [f"config.{k}" for k in CONFIG_KEYS if f"config.{k}" in df]
     cols += sorted(c for c in df.columns if c.startswith("config.options."))
-    varying = [c for c in cols if df[c].astype(str).nunique() > 1]
-    return varying or [c for c in ("config.hardware", "config.method") if c in df]
+    always = ("config.hardware", "config.method")  # a configuration always names both
+    return [c for c in cols if c in always or df[c].astype(str).nunique() > 1]
 
 
 def labels(df: Any, keys: Sequence[str]) -> Any:

@@ -42,6 +42,12 @@ def run_config(config: Any) -> Any:
     return run(config, plugins=_plugin_manager(tuple(config.plugins)))
 
 
+def noop_runner(config: Any) -> dict[str, Any]:
+    """A runner that trains nothing: a canned result (benchmarks of the study machinery)."""
+    return {"status": "ok", "config": {"seed": config.seed}, "final_test_accuracy": 0.0,
+            "training": {"energy_j": 0.0, "money_usd": 0.0}}
+
+
 def _single_thread() -> None:
     """One BLAS and one numba thread per worker: workers = cores, and no thread-count effects."""
     try:

@@ -143,6 +143,19 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def _scale(ax: Any, values: Any, axis: str = "x") -> str:
+    """Log scale when the values span more than a factor of 20, else linear; returns which."""
+    from matplotlib.ticker import NullFormatter
+
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v > 0)]
+    log = len(v) > 0 and v.max() / v.min() > 20
+    if log:
+        getattr(ax, f"set_{axis}scale")("log")
+        getattr(ax, f"{axis}axis").set_minor_formatter(NullFormatter())
+    return "log scale" if log else "linear"
+
+
 def _save(fig: Any, out: Path, name: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
@@ -176,8 +189,8 @@ def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
         ys = list(front["accuracy"])
         ax.step(xs, ys, where="post", color="black", lw=1.2, ls="--", zorder=0,
                 label="Pareto front")
-    ax.set_xscale("log")
-    ax.set_xlabel("training energy (J, log scale)")
+    scale = _scale(ax, ok["training.energy_j"])
+    ax.set_xlabel(f"training energy (J, {scale})")
     ax.set_ylabel("final test accuracy")
     ax.set_title("Accuracy vs training energy (mean ± std over seeds; dots: single runs)")
     ax.grid(True, which="both", alpha=0.25)
@@ -197,8 +210,8 @@ def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
     y = np.arange(len(conf))
     totals = conf["train_energy_j"].to_numpy()
     ax1.barh(y, totals, color="0.45")
-    ax1.set_xscale("log")
-    ax1.set_xlabel("training energy (J, log scale)")
+    scale = _scale(ax1, totals)
+    ax1.set_xlabel(f"training energy (J, {scale})")
     ax1.set_yticks(y, conf["configuration"], fontsize=8)
     ax1.invert_yaxis()
     ax1.grid(True, axis="x", which="both", alpha=0.25)

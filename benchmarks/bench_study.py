@@ -1,0 +1,90 @@
+"""Study machinery benchmarks, printed as numbers and ratios.
+
+1. Overhead per run (planning, store, scheduling) for 1,000 trivial runs whose runner trains
+   nothing: serial executor (store + driver loop) and local executor (+ process pool IPC).
+2. The local executor's speed-up over a serial loop of ``xpusim.run`` on real runs
+   (target >= 1.7x on 2 cores; worker start-up is included in the executor's time).
+
+    python benchmarks/bench_study.py [--trivial 1000] [--runs 32] [--epochs 100] [--repeats 2] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("XPUSIM_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def overhead(n: int, workers: int, tmp: Path) -> None:
+    from xpusim.study import run_study
+    from xpusim.study.executors import noop_runner
+    from xpusim.study.spec import expand
+
+    raw = {"name": "trivial", "fixed": {"model": "mlp:64-16-10", "epochs": 0},
+           "axes": {"seed": list(range(n))}}
+    t0 = time.perf_counter()
+    study = expand(raw)
+    plan = time.perf_counter() - t0
+    print(f"planning {n} runs: {plan:.3f} s = {1e3 * plan / n:.3f} ms/run")
+    for executor in ("serial", "local"):
+        t0 = time.perf_counter()
+        out = run_study(study, db=tmp / f"trivial-{executor}.sqlite", executor=executor,
+                        workers=workers, progress=False, runner=noop_runner)
+        dt = time.perf_counter() - t0
+        assert out.ok == n
+        print(f"{executor:>6} executor, {n} trivial runs: {dt:.3f} s = "
+              f"{1e3 * dt / n:.3f} ms/run overhead (store + scheduling"
+              f"{' + process pool, start-up included' if executor == 'local' else ''})")
+
+
+def speedup(runs: int, epochs: int, workers: int, tmp: Path, repeats: int) -> None:
+    from xpusim.core.plugins import get_plugin_manager
+    from xpusim.core.scheduler import run
+    from xpusim.study import run_study
+    from xpusim.study.spec import expand
+
+    raw = {"name": "real", "fixed": {"model": "mlp:64-64-10", "epochs": epochs},
+           "axes": {"method": ["backprop", "dfa"], "seed": list(range(runs // 2))}}
+    study = expand(raw)
+    pm = get_plugin_manager()
+    run(study.runs[0].config, plugins=pm)  # warm the numba cache and the data set
+    serial, local = [], []
+    for i in range(repeats):  # alternate, keep the best: the box may be shared
+        t0 = time.perf_counter()
+        for r in study.runs:
+            run(r.config, plugins=pm)
+        serial.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = run_study(study, db=tmp / f"real-{i}.sqlite", executor="local", workers=workers,
+                        progress=False)
+        local.append(time.perf_counter() - t0)
+        assert out.ok == len(study.runs)
+    print(f"{len(study.runs)} real runs (mlp:64-64-10, {epochs} epochs), best of {repeats}: "
+          f"serial loop {min(serial):.2f} s, local executor ({workers} workers, pool start-up "
+          f"included) {min(local):.2f} s, speed-up {min(serial) / min(local):.2f}x "
+          f"(target >= 1.7x on 2 cores)")
+    print(f"  all serial: {', '.join(f'{t:.2f}' for t in serial)} s; "
+          f"all local: {', '.join(f'{t:.2f}' for t in local)} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trivial", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    print(f"cores: {os.cpu_count()}, workers: {args.workers}, load average before: "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        overhead(args.trivial, args.workers, Path(tmp))
+        speedup(args.runs, args.epochs, args.workers, Path(tmp), args.repeats)
+
+
+if __name__ == "__main__":
+    main()
