@@ -21,6 +21,7 @@ CAUGHT = {
     "not_additive": ("check_cost_additive", ["not additive", "time_s"]),
     "nondeterministic": ("check_seed_determinism", ["seed 0 differ"]),
     "uncited": ("check_specs_load", ["[source]", "static_power_w"]),
+    "untwinned_kernel": ("check_kernels_have_twins", ["compute kernel 'clip'"]),
     "inference_only_leaky": ("check_undeclared_primitives_refused", ["'update'"]),
 }
 

@@ -67,6 +67,12 @@ def test_fixtures(pytester, tmp_path):
             assert calls[0].kwargs["spec"].backend == "toy"
             assert type(calls[0].result).__name__ == "CostModel"
             assert not hook_recorder.getcalls("xpusim_register_methods", plugin="nobody")
+
+        def test_recorder_sees_direct_hook_calls(xpusim_pm, hook_recorder):
+            specs = xpusim_pm.pm.hook.xpusim_spec_dirs()
+            assert hook_recorder.hook_calls[-1].hook == "xpusim_spec_dirs"
+            assert hook_recorder.hook_calls[-1].result == specs
+            assert hook_recorder.getcalls("xpusim_spec_dirs", plugin="toy_good")
     ''')
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)

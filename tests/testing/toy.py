@@ -113,7 +113,7 @@ def xpusim_spec_dirs():
 @hookimpl(trylast=True)
 def xpusim_compute_kernels(spec):
     {foreign_guard}
-    return KernelSet(matmul=matmul)
+    return KernelSet({kernelset})
 
 
 @hookimpl(trylast=True)
@@ -144,7 +144,7 @@ DEFAULTS = {
     "noise": "", "device_extra": "",
     "primitives": '{"mvm", "mvm_t", "update", "elementwise", "reduce", "write"}',
     "foreign_guard": 'if spec.backend != "toy":\n        return None',
-    "raise_in_hook": "", "static_source": 'static_power_w = "assumption: test"',
+    "raise_in_hook": "", "kernelset": "matmul=matmul", "static_source": 'static_power_w = "assumption: test"',
 }
 
 #: One deliberate bug per variant (``good`` has none).
@@ -159,6 +159,9 @@ VARIANTS = {
     "not_additive": {"time_bug": " + (1.0 if i == 0 else 0.0)"},
     "nondeterministic": {"noise": "\n        out += np.random.default_rng().normal(0, 1e-3, out.shape)"},
     "uncited": {"static_source": ""},
+    "untwinned_kernel": {"top": "from numba import njit\n\n\n@njit(cache=False)\n"
+                                "def clip(x):\n    return x",
+                         "kernelset": "matmul=matmul, clip=clip"},
     "inference_only": {"primitives": '{"mvm", "elementwise", "write"}'},
     "inference_only_leaky": {"primitives": '{"mvm", "elementwise", "write"}',
                              "device_extra": "    def update(self, layer, pre, post, lr, "

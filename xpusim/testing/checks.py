@@ -450,9 +450,23 @@ def _same_kernel(a: Any, b: Any) -> bool:
     return a is b or getattr(a, "py_func", a) is getattr(b, "py_func", b)
 
 
+def _all_twinned(pm: Plugins) -> list[Any]:
+    """Kernels with a Twin in the ``TWINS`` of any registered plugin (shared kernels count)."""
+    kernels = []
+    for _name, plugin in pm.pm.list_name_plugin():
+        twins = getattr(plugin, "TWINS", None)
+        if isinstance(twins, Mapping):
+            kernels += [t.kernel for t in twins.values() if isinstance(t, Twin)]
+    return kernels
+
+
 def check_kernels_have_twins(b: BackendUnderTest) -> None:
-    """Every numba kernel handed to the core (compute kernels, cost kernel) has a twin."""
-    twinned = [t.kernel for t in b.twins.values() if isinstance(t, Twin)]
+    """Every numba kernel handed to the core (compute kernels, cost kernel) has a twin.
+
+    A kernel shared between backends (e.g. ``xpusim.numerics`` rounding) may be twinned by any
+    registered plugin's ``TWINS``.
+    """
+    twinned = [t.kernel for t in b.twins.values() if isinstance(t, Twin)] + _all_twinned(b.pm)
     candidates = {**{f"compute kernel {n!r}": f for n, f in b.kernels.as_dict().items()},
                   "cost kernel (CostModel.price)": b.cost.price}
     missing = [label for label, fn in candidates.items()

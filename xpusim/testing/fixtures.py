@@ -88,7 +88,8 @@ class HookRecorder:
 
     def __init__(self, plugins: Plugins):
         self.plugins = plugins
-        self.calls: list[HookCall] = []
+        self.calls: list[HookCall] = []       # one per implementation call
+        self.hook_calls: list[HookCall] = []  # one per direct pm.hook.<name>(...) call
         self._patched: list[tuple[Any, Callable[..., Any]]] = []
         for hook_name in dir(plugins.pm.hook):
             if not hook_name.startswith("xpusim_"):
@@ -112,10 +113,15 @@ class HookRecorder:
         return recorded
 
     def _before(self, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
-        pass  # implementation calls are recorded by the wrappers
+        # a direct ``pm.hook.x(...)`` call; the wrappers record each implementation it runs
+        self.hook_calls.append(HookCall(hook_name, "(all)", dict(kwargs)))
 
     def _after(self, outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
-        pass
+        call = self.hook_calls[-1]
+        try:
+            call.result = outcome.get_result()
+        except BaseException as exc:  # noqa: BLE001 - recorded, re-raised by pluggy
+            call.error = exc
 
     def getcalls(self, hook: str, plugin: str | None = None) -> list[HookCall]:
         """Calls of ``hook`` (optionally by one plugin), in call order."""
