@@ -14,7 +14,6 @@ import argparse
 import inspect
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

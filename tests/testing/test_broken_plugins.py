@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from toy import VARIANTS, write_toy
 
-from xpusim.core.errors import PluginError
 from xpusim.core.plugins import get_plugin_manager
 from xpusim.testing import ConformanceError, check_backend, run_checks
 
