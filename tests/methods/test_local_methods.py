@@ -148,6 +148,18 @@ def test_oja_units_converge_to_principal_component(pm):
     assert 0 not in device.bias and 1 in device.bias
 
 
+def test_oja_default_competition_trains_most_units_to_the_fixed_point(pm):
+    """With the default competition (5 winners per sample) most units, not just a few, end on
+    the unit sphere that Oja's decay term enforces; frozen units (hidden_batches=0) do not
+    move."""
+    _, device, _, _ = train(pm, "oja", batches=45, epochs=20)
+    norms = np.linalg.norm(device.weights(0), axis=0)
+    assert np.mean(np.abs(norms - 1) < 0.1) > 0.5, np.percentile(norms, [10, 50, 90])
+    _, frozen, _, _ = train(pm, "oja", batches=45, epochs=2, options={"hidden_batches": 0})
+    _, start, _, _ = train(pm, "oja", batches=0, epochs=1)
+    np.testing.assert_array_equal(frozen.weights(0), start.weights(0))
+
+
 def test_krotov_hopfield_winners_reach_unit_norm_and_units_differ(pm):
     """With p = 2 the rule's fixed point puts every often-winning unit on the unit sphere,
     and the anti-Hebbian competition keeps many distinct units winning."""
