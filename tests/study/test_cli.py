@@ -93,3 +93,19 @@ def test_compare_tiny(tmp_path):
 
     df = load(out / "compare.sqlite")
     assert sorted(df["config.method"]) == ["backprop", "dfa"]
+
+
+def test_default_study_adapts_to_registered_backends(fake_plugin):
+    from xpusim.core.plugins import get_plugin_manager
+    from xpusim.study.default import default_study, representative_specs
+
+    pm = get_plugin_manager((fake_plugin,), autoload=False)
+    specs = representative_specs(pm)
+    assert specs["gpu"] == "h100-sxm" and specs["nobwd"] == "fake-nobwd"
+    s = default_study(pm, plugins=(fake_plugin,), seeds=2, epochs=1)
+    pairs = {(r.config.hardware, r.config.method) for r in s.runs}
+    assert ("fake-nobwd", "backprop") not in pairs  # needs mvm_t: skipped, not an error
+    assert {m for hw, m in pairs if hw == "h100-sxm"} == set(pm.methods)
+    assert ("fake-nobwd", "dfa") in pairs
+    assert len(s.runs) == 2 * len(pairs)
+    assert all(r.config.plugins == (fake_plugin,) for r in s.runs)

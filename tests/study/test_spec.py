@@ -148,3 +148,23 @@ def test_load_study_file_errors(tmp_path):
     s = load_study(ok)
     assert s.name == "my-sweep" and len(s.runs) == 2
     assert s.runs[0].config.options == (("feedback_scale", 0.1),)
+
+
+def test_dotted_set_keys_and_nested_tables_are_the_same(pm):
+    a = expand(study(axes={"set": {"memory.hbm_bandwidth_gbs": [1000.0, 2000.0]}}), pm=pm)
+    b = expand(study(axes={"set": {"memory": {"hbm_bandwidth_gbs": [1000.0, 2000.0]}}}), pm=pm)
+    assert a.hashes == b.hashes
+    assert a.runs[0].config.overrides == ("memory.hbm_bandwidth_gbs=1000.0",)
+    assert len(set(a.hashes)) == 2
+
+
+def test_docs_describe_every_key():
+    import re
+    from pathlib import Path
+
+    from xpusim.study.spec import FIELDS, OPTIONS, TOP_KEYS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "studies.md").read_text()
+    for key in [*TOP_KEYS, *FIELDS, *OPTIONS, "[fixed.set]", "[axes.set]", "[fixed.option]",
+                "[axes.option]", "--retry-failed", "--scheduler", "--executor", "--parquet"]:
+        assert re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text), key

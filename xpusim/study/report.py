@@ -236,6 +236,8 @@ def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path]
     ns = np.logspace(0, math.log10(n_max), 200)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     colors = _colors(len(conf))
+    styles = {hw: ("-", "--", ":", "-.")[i % 4]  # one line style per hardware
+              for i, hw in enumerate(dict.fromkeys(conf["hardware"]))}
     evens: dict[str, list] = {}
     for ax, kind, unit, title in ((axes[0], "energy_j", "J", "energy"),
                                   (axes[1], "money_usd", "USD", "money")):
@@ -243,7 +245,7 @@ def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path]
         unit_cost = conf[f"infer_{kind}"].to_numpy()
         for i, c in conf.iterrows():
             ax.plot(ns, fixed[i] + ns * unit_cost[i], color=colors[i], lw=1.4,
-                    label=c["configuration"])
+                    ls=styles[c["hardware"]], label=c["configuration"])
         evens[title] = break_evens(fixed, unit_cost, 1.0, n_max)
         for n, a, b in evens[title]:
             v = fixed[b] + n * unit_cost[b]

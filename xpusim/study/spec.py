@@ -102,6 +102,17 @@ def _paths(d: Mapping[str, Any], prefix: str = "") -> set[str]:
     return out
 
 
+def _dotted(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"memory": {"bw": 1}}`` -> ``{"memory.bw": 1}`` (TOML dotted keys in ``set`` tables)."""
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out.update(_dotted(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def read(path: str | Path) -> dict[str, Any]:
     """Read a study TOML file (one clear error for a missing or malformed file)."""
     path = Path(path)
@@ -205,7 +216,7 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
             if not isinstance(value, dict):
                 problems.append(f"fixed.{key}: expected a table ([fixed.{key}]), found {value!r}")
             else:
-                fixed_sub[key] = dict(value)
+                fixed_sub[key] = _dotted(value) if key == "set" else dict(value)
         elif key not in FIELDS:
             problems.append(f"fixed.{key}: unknown key{_did_you_mean(key, [*FIELDS, *TABLES])} "
                             f"(known: {', '.join([*FIELDS, *TABLES])})")
@@ -238,7 +249,7 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
             if not isinstance(values, dict):
                 problems.append(f"axes.{key}: expected a table ([axes.{key}]), found {values!r}")
                 continue
-            for sub, subvalues in values.items():
+            for sub, subvalues in (_dotted(values) if key == "set" else values).items():
                 label = f"axes.{key}.{sub}"
                 if sub in fixed_sub[key]:
                     problems.append(f"{label}: also fixed in [fixed.{key}]; keep one")

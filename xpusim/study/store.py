@@ -68,6 +68,7 @@ class Store:
 
     def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         if readonly and not self.path.exists():
             raise XpusimError(f"{self.path}: no such study database")
         try:
@@ -96,6 +97,11 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        if not self.readonly:
+            try:  # at rest the database is one plain file (WAL only while a study runs)
+                self.db.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.DatabaseError:  # another connection is open: keep WAL
+                pass
         self.db.close()
 
     # -- studies -------------------------------------------------------------------------------
