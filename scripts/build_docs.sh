@@ -33,6 +33,8 @@ fail() { printf 'build_docs: FAILED: %s\n' "$*" >&2; exit 1; }
     || fail "docs/plugin_hooks.md is stale: run python scripts/gen_hook_docs.py"
 "$PYTHON" "$ROOT/scripts/gen_spec_docs.py" --check \
     || fail "docs/spec_reference.md is stale: run python scripts/gen_spec_docs.py"
+"$PYTHON" "$ROOT/scripts/gen_conformance_docs.py" --check \
+    || fail "docs/conformance.md is stale: run python scripts/gen_conformance_docs.py"
 
 # Check the nav; with --existing-only write a config without the missing pages.
 CONFIG="$ROOT/mkdocs.yml"

@@ -51,6 +51,12 @@ def test_spec_reference_is_up_to_date():
         "docs/spec_reference.md is out of date: run python scripts/gen_spec_docs.py"
 
 
+def test_conformance_page_is_up_to_date():
+    page = ROOT / "docs" / "conformance.md"
+    assert page.read_text() == _script("gen_conformance_docs").render(), \
+        "docs/conformance.md is out of date: run python scripts/gen_conformance_docs.py"
+
+
 def test_spec_reference_has_every_backend_and_key():
     from xpusim.testing.template import param_rows
 

@@ -278,7 +278,7 @@ def check_registration(b: BackendUnderTest) -> None:
 
 
 def check_params_documented(b: BackendUnderTest) -> None:
-    """Every leaf key of the params class has a doc and a unit entry (quantity/option)."""
+    """Every leaf key of the params class has a doc (``quantity(unit=, doc=)`` or ``option(doc=)``)."""
     from .template import param_rows
 
     bad = [r.path for r in param_rows(b.info.params) if not r.doc]
