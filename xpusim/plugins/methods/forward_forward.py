@@ -71,7 +71,12 @@ class ForwardForward(TrainingMethod):
                               f"'softmax' or 'goodness'")
         given = self.hyper.get("label_features")
         if given is not None:
-            idx = [int(i) for i in str(given).split(",") if str(i).strip()]
+            items = given if isinstance(given, (list, tuple)) else str(given).split(",")
+            try:
+                idx = [int(i) for i in items if str(i).strip()]
+            except ValueError:
+                raise XpusimError(f"forward-forward: label_features must be integers "
+                                  f"(got {given!r})") from None
         elif features == 64 and classes <= len(DIGITS_BLANK):
             idx = list(DIGITS_BLANK[:classes])
         else:
