@@ -90,3 +90,15 @@ def test_two_studies_share_a_database(pm, tmp_path):
     out = run_study(b, db=db, executor="serial", progress=False)
     assert (out.already_done, out.ran) == (1, 1)  # seed 1 is the same run: not repeated
     assert len(load(db, "b")) == 2 and len(load(db)) == 3
+
+
+def test_editing_the_study_file_drops_runs_from_the_study_not_from_the_store(pm, tmp_path):
+    db = tmp_path / "edit.sqlite"
+    raw = {"name": "e", "fixed": {"model": "mlp:64-16-10", "epochs": 1},
+           "axes": {"seed": [0, 1, 2]}}
+    run_study(expand(raw, pm=pm), db=db, executor="serial", progress=False)
+    raw["axes"]["seed"] = [0, 1]
+    out = run_study(expand(raw, pm=pm), db=db, executor="serial", progress=False)
+    assert out.ran == 0
+    assert sorted(load(db, "e")["config.seed"]) == [0, 1]
+    assert len(load(db)) == 3

@@ -110,3 +110,16 @@ def test_sigkill_halfway_then_restart_stores_every_run_once(tmp_path):
     clean = tmp_path / "clean.sqlite"
     run_study(load_study(path), db=clean, executor="serial", progress=False)
     assert results(db) == results(clean)
+
+
+def test_dask_existing_scheduler(pm, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    s = small_study(pm, seeds=(5,))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        out = run_study(s, db=tmp_path / "remote.sqlite", scheduler=cluster.scheduler_address,
+                        progress=False)
+    assert out.ok == len(s.runs) == 4
+    serial = run_study(s, db=tmp_path / "serial.sqlite", executor="serial", progress=False)
+    assert serial.ok == 4
+    assert results(tmp_path / "remote.sqlite") == results(tmp_path / "serial.sqlite")

@@ -14,6 +14,12 @@ import click
 
 from ..core.errors import XpusimError
 
+class Interrupted(XpusimError):
+    """Ctrl-C during a study: what is stored stays stored."""
+
+    exit_code = 130
+
+
 EXECUTOR_HELP = ("local: a process pool on this machine (default); dask: a Dask LocalCluster, "
                  "or the cluster given by --scheduler; serial: this process, one run at a time.")
 
@@ -91,8 +97,15 @@ def _execute(study: Any, db: Path, executor: str, scheduler: str | None, workers
         err.print(f"resuming: {n_ok} runs already stored, {n_failed} failed"
                   + (" (retrying them)" if retry_failed and n_failed else
                      " (kept; --retry-failed reruns them)" if n_failed else ""))
-    outcome = run_study(study, db=db, executor=executor, workers=workers, scheduler=scheduler,
-                        retry_failed=retry_failed, progress=not quiet, console=err)
+    try:
+        outcome = run_study(study, db=db, executor=executor, workers=workers,
+                            scheduler=scheduler, retry_failed=retry_failed, progress=not quiet,
+                            console=err)
+    except KeyboardInterrupt:
+        with Store(db) as store:
+            n = len(store.statuses(study.hashes))
+        raise Interrupted(f"interrupted: {n} of {len(study.runs)} runs are stored in {db}; "
+                          f"run the same command again to resume") from None
     df = load(db, study.name)
     if not quiet:
         print_summary(df, _console(), title=f"study {study.name}: {outcome.total} runs "

@@ -95,8 +95,26 @@ def execute(task: Task, runner: Runner | None = None) -> Record:
                 "wall_time_s": time.perf_counter() - start, "worker": worker}
 
 
-def _worker_init() -> None:
+def _watch_driver(pid: int) -> None:
+    """End this worker when the driver is gone (killed with SIGKILL: no orphans left)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - the pid was reused by another user
+            os._exit(1)
+
+
+def _worker_init(driver_pid: int | None = None) -> None:
+    import signal
+    import threading
+
     os.environ.setdefault("XPUSIM_STUDY_WORKER", "1")
+    if driver_pid is not None:  # a local pool process: Ctrl-C is the driver's to handle
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=_watch_driver, args=(driver_pid,), daemon=True).start()
     _single_thread()
 
 
@@ -137,7 +155,9 @@ def local(tasks: Sequence[Task], runner: Runner | None = None, workers: int | No
     ctx = multiprocessing.get_context(method)
     pending_tasks = list(tasks)
     pool = ProcessPoolExecutor(max_workers=min(workers, max(len(pending_tasks), 1)),
-                               mp_context=ctx, initializer=_worker_init)
+                               mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    finished = False
     try:
         # Keep a bounded window in flight so an interrupted study leaves little work behind.
         window = 2 * workers
@@ -154,8 +174,12 @@ def local(tasks: Sequence[Task], runner: Runner | None = None, workers: int | No
                 nxt = next(it, None)
                 if nxt is not None:
                     running.add(pool.submit(_execute_in_worker, nxt, runner))
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # interrupted: results in flight would not be stored; stop now
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def dask(tasks: Sequence[Task], runner: Runner | None = None, workers: int | None = None,

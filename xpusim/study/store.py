@@ -115,6 +115,9 @@ class Store:
                 "updated_at=excluded.updated_at",
                 (study.name, json.dumps(study.definition, sort_keys=True), study.source,
                  _now(), _now()))
+            # The study is what its file says now: runs dropped from the file stay stored
+            # (under their hash) but no longer belong to it.
+            self.db.execute("DELETE FROM study_runs WHERE study = ?", (study.name,))
             self.db.executemany(
                 "INSERT OR REPLACE INTO study_runs VALUES (?, ?, ?, ?)",
                 [(study.name, r.hash, i, json.dumps(dict(r.point), default=str))
