@@ -95,9 +95,6 @@ def test_misspelled_hook_is_named(tmp_path):
         get_plugin_manager([str(path)], autoload=False)
 
 
-@pytest.mark.xfail(strict=True, reason="core: get_plugin_manager does not turn pluggy's "
-                   "PluginValidationError from pm.register of an explicit module into a "
-                   "PluginError (the CLI shows 'internal error'); reported to the lead")
 def test_hook_with_wrong_argument_is_named(tmp_path):
     path = tmp_path / "badarg_plugin.py"
     path.write_text("from xpusim import hookimpl\n\n\n@hookimpl\n"

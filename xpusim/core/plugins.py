@@ -53,7 +53,11 @@ def _load_module(ref: str | ModuleType) -> ModuleType:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except BaseException:
+            sys.modules.pop(path.stem, None)  # never leave a half-loaded module behind
+            raise
         return module
     return importlib.import_module(ref)
 
@@ -249,7 +253,11 @@ def get_plugin_manager(extra: Iterable[str | ModuleType] = (),
                 from exc
         name = getattr(module, "__name__", str(ref))
         if not pm.is_registered(module):
-            pm.register(module, name=name)
+            try:
+                pm.register(module, name=name)
+            except pluggy.PluginValidationError as exc:
+                detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+                raise PluginError(f"plugin {name!r}: {detail}") from None
             records.append(PluginRecord(name, "module", _hooks_of(pm, module)))
     try:
         pm.check_pending()
