@@ -3,7 +3,9 @@
 1. Overhead per run (planning, store, scheduling) for 1,000 trivial runs whose runner trains
    nothing: serial executor (store + driver loop) and local executor (+ process pool IPC).
 2. The local executor's speed-up over a serial loop of ``xpusim.run`` on real runs
-   (target >= 1.7x on 2 cores; worker start-up is included in the executor's time).
+   (target >= 1.7x on 2 cores; worker start-up is included in the executor's time). The loop
+   runs with one BLAS and one numba thread, like each worker: with the default threads, spinning
+   BLAS threads on a busy 2-core machine make the loop slower and the ratio flattering.
 
     python benchmarks/bench_study.py [--trivial 1000] [--runs 32] [--epochs 100] [--repeats 2] [--workers 2]
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -41,6 +44,21 @@ def overhead(n: int, workers: int, tmp: Path) -> None:
               f"{' + process pool, start-up included' if executor == 'local' else ''})")
 
 
+@contextlib.contextmanager
+def one_thread():
+    """One BLAS and one numba thread, as in the executor's workers."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(threads)
+
+
 def speedup(runs: int, epochs: int, workers: int, tmp: Path, repeats: int) -> None:
     from xpusim.core.plugins import get_plugin_manager
     from xpusim.core.scheduler import run
@@ -55,8 +73,9 @@ def speedup(runs: int, epochs: int, workers: int, tmp: Path, repeats: int) -> No
     serial, local = [], []
     for i in range(repeats):  # alternate, keep the best: the box may be shared
         t0 = time.perf_counter()
-        for r in study.runs:
-            run(r.config, plugins=pm)
+        with one_thread():  # the same per-process threading as a worker: a fair baseline
+            for r in study.runs:
+                run(r.config, plugins=pm)
         serial.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         out = run_study(study, db=tmp / f"real-{i}.sqlite", executor="local", workers=workers,
