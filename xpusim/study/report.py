@@ -174,13 +174,16 @@ def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 5.2))
     ok = df[df["status"].eq("ok")]
     colors = dict(zip(conf["configuration"], _colors(len(conf))))
+    markers = {hw: "osD^vP*X"[i % 8]  # one marker shape per hardware
+               for i, hw in enumerate(dict.fromkeys(conf["hardware"]))}
     for _, c in conf.iterrows():
         runs = ok[ok["configuration"] == c["configuration"]]
         col = colors[c["configuration"]]
         ax.scatter(runs["training.energy_j"], runs["final_test_accuracy"], s=12, alpha=0.35,
                    color=col, linewidths=0)
         if np.isfinite(c["accuracy"]):
-            ax.errorbar(c["train_energy_j"], c["accuracy"], yerr=c["accuracy_std"], fmt="o",
+            ax.errorbar(c["train_energy_j"], c["accuracy"], yerr=c["accuracy_std"],
+                        fmt=markers[c["hardware"]],
                         ms=7, color=col, mec="black" if c["pareto"] else col, capsize=2,
                         label=c["configuration"])
     front = conf[conf["pareto"]].sort_values("train_energy_j")
@@ -192,7 +195,8 @@ def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
     scale = _scale(ax, ok["training.energy_j"])
     ax.set_xlabel(f"training energy (J, {scale})")
     ax.set_ylabel("final test accuracy")
-    ax.set_title("Accuracy vs training energy (mean ± std over seeds; dots: single runs)")
+    ax.set_title("Accuracy vs training energy (mean ± std over seeds; dots: single runs;\n"
+                 "outlined: on the Pareto front)", fontsize=11)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _save(fig, out, "accuracy_vs_energy")
