@@ -101,9 +101,12 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
         configs = {r.hash: r.config_json() for r in study.runs}
         tasks = [(r.hash, r.config.to_dict()) for r in todo]
         already = len(study.runs) - len(todo)
+        already_failed = sum(1 for r in study.runs if r.hash in stored
+                             and stored[r.hash] in FAILED and not retry_failed)
         ok = failed = 0
         failures: list[tuple[str, str]] = []
-        bar = _Progress(len(study.runs), already, enabled=progress, console=console,
+        bar = _Progress(len(study.runs), already, already_failed, enabled=progress,
+                        console=console,
                         title=f"study {study.name} ({executor})")
         with bar:
             if tasks:
@@ -123,8 +126,9 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
 class _Progress:
     """A rich progress bar: done / failed / remaining and ETA."""
 
-    def __init__(self, total: int, already: int, enabled: bool, console: Any, title: str):
-        self.total, self.done, self.failed = total, already, 0
+    def __init__(self, total: int, already: int, already_failed: int, enabled: bool,
+                 console: Any, title: str):
+        self.total, self.done, self.failed = total, already, already_failed
         self.enabled = enabled
         if enabled:
             from rich.console import Console
@@ -138,7 +142,8 @@ class _Progress:
                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                 console=console or Console(stderr=True), transient=False)
             self.task = self.progress.add_task("runs", total=total, completed=already,
-                                               ok=already, failed=0, left=total - already)
+                                               ok=already - already_failed,
+                                               failed=already_failed, left=total - already)
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -190,6 +195,13 @@ def config_columns(df: Any) -> list[str]:
     return [c for c in cols if c in always or df[c].astype(str).nunique() > 1]
 
 
+BARE = ("config.hardware", "config.method", "config.model", "config.dataset")
+
+
+def _g(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def labels(df: Any, keys: Sequence[str]) -> Any:
     """One readable label per run, from the varying config columns."""
     def one(row: Any) -> str:
@@ -207,7 +219,9 @@ def labels(df: Any, keys: Sequence[str]) -> Any:
                     v = ",".join(str(x) for x in v)
                 v = v or "-"
             elif k.startswith("config.options."):
-                v = f"{k[len('config.options.'):]}={v}"
+                v = f"{k[len('config.options.'):]}={_g(v)}"
+            elif k not in BARE:
+                v = f"{k[len('config.'):]}={_g(v)}"
             parts.append(str(v))
         return " · ".join(parts)
 
