@@ -123,3 +123,27 @@ def test_dask_existing_scheduler(pm, tmp_path):
     serial = run_study(s, db=tmp_path / "serial.sqlite", executor="serial", progress=False)
     assert serial.ok == 4
     assert results(tmp_path / "remote.sqlite") == results(tmp_path / "serial.sqlite")
+
+
+def test_ctrl_c_stops_with_one_line_and_keeps_what_is_stored(tmp_path):
+    path = write_study(tmp_path, STUDY)
+    db = tmp_path / "ctrlc.sqlite"
+    cmd = [sys.executable, "-m", "xpusim.study", "run", str(path), "--db", str(db),
+           "--workers", "2", "--quiet"]
+    env = {**os.environ, "XPUSIM_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while stored(db) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the study finished before Ctrl-C arrived")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    line = [x for x in err.splitlines() if x.startswith("error: ")]
+    assert len(line) == 1 and line[0].startswith("error: interrupted: ")
+    n = int(line[0].split("interrupted: ")[1].split(" ")[0])
+    assert n == stored(db) >= 2
