@@ -94,9 +94,12 @@ def test_incompatible_pairs_listed_unless_skipped(fake_plugin):
     with pytest.raises(StudyError) as info:
         expand(raw, pm=pm)
     msg = str(info.value)
-    assert "1 incompatible method x hardware pair(s)" in msg
-    assert "skip_incompatible = true" in msg
-    assert "method 'backprop' needs primitive(s) mvm_t" in msg and "fake-nobwd" in msg
+    assert msg.splitlines()[0].startswith("study: incompatible: method 'backprop' needs "
+                                          "primitive(s) mvm_t which backend 'nobwd' "
+                                          "(spec 'fake-nobwd') does not provide")
+    assert msg.splitlines()[1] == ("hint: 1 incompatible method x hardware pair(s); change the "
+                                   "axes, or set skip_incompatible = true under [options] to "
+                                   "skip them")
     raw["options"] = {"skip_incompatible": True}
     s = expand(raw, pm=pm)
     assert [(r.config.hardware, r.config.method) for r in s.runs] == [

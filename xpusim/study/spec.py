@@ -37,13 +37,14 @@ DEFAULTS = {f.name: f.default for f in attrs.fields(RunConfig)}
 class StudyError(XpusimError):
     """A study file that cannot run; the message lists every problem, one per line."""
 
-    def __init__(self, where: str, problems: Sequence[str]):
+    def __init__(self, where: str, problems: Sequence[str], hint: str = ""):
         self.problems = list(problems)
         if len(self.problems) == 1:
-            super().__init__(f"{where}: {self.problems[0]}")
+            text = f"{where}: {self.problems[0]}"
         else:
-            super().__init__(f"{where}: {len(self.problems)} problems:\n"
-                             + "\n".join(f"  - {p}" for p in self.problems))
+            text = (f"{where}: {len(self.problems)} problems:\n"
+                    + "\n".join(f"  - {p}" for p in self.problems))
+        super().__init__(text + (f"\n{hint}" if hint else ""))
 
 
 @attrs.frozen
@@ -357,12 +358,13 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                 incompatible[(hw, m)] = str(exc)
             except Exception:  # noqa: BLE001 - an unknown backend is reported by load_spec
                 pass
+    hint = ""
     if incompatible and not skip_incompatible:
-        problems.append(f"{len(incompatible)} incompatible method x hardware pair(s); fix the "
-                        f"axes or set skip_incompatible = true under [options]:")
-        problems += [f"  {why}" for why in incompatible.values()]
+        problems += [f"incompatible: {why}" for why in incompatible.values()]
+        hint = (f"hint: {len(incompatible)} incompatible method x hardware pair(s); change the "
+                f"axes, or set skip_incompatible = true under [options] to skip them")
     if problems:
-        raise StudyError(where, problems)
+        raise StudyError(where, problems, hint)
 
     # -- expansion -----------------------------------------------------------------------------
     names = list(axes)
