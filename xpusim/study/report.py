@@ -350,6 +350,29 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
                                  [[_n(n), names[a], names[b]] for n, a, b in ev]), ""]
             else:
                 md += [f"none for N ≤ {_n(n_max)}: one configuration is cheapest throughout.", ""]
+        front = ok_conf[ok_conf["pareto"]].head(8)
+        if len(front) >= 2:
+            md += ["Pairwise break-even N between the Pareto-front configurations: the N at "
+                   "which their lifetime costs are equal (energy / money; –: never for N > 0).",
+                   ""]
+            names_f = list(front["configuration"])
+            cells = []
+            for i, (_, a) in enumerate(front.iterrows()):
+                row = [a["configuration"]]
+                for j, (_, b) in enumerate(front.iterrows()):
+                    if j <= i:  # symmetric: the upper triangle says it all
+                        row.append("")
+                        continue
+                    pair = []
+                    for kind in ("energy_j", "money_usd"):
+                        n = pairwise_break_even(a[f"train_{kind}"] + a[f"deploy_{kind}"],
+                                                a[f"infer_{kind}"],
+                                                b[f"train_{kind}"] + b[f"deploy_{kind}"],
+                                                b[f"infer_{kind}"])
+                        pair.append(_n(n) if np.isfinite(n) else "–")
+                    row.append(" / ".join(pair))
+                cells.append(row)
+            md += [_md_table(["", *names_f], cells), ""]
     failed = df[~df["status"].eq("ok")]
     if len(failed):
         md += ["## Failed runs", "",
