@@ -171,3 +171,9 @@ def test_docs_describe_every_key():
     for key in [*TOP_KEYS, *FIELDS, *OPTIONS, "[fixed.set]", "[axes.set]", "[fixed.option]",
                 "[axes.option]", "--retry-failed", "--scheduler", "--executor", "--parquet"]:
         assert re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text), key
+
+
+def test_integer_and_float_values_of_float_fields_are_one_run(pm):
+    a = expand(study(axes={"lr": [1, 0.5]}), pm=pm)
+    b = expand(study(axes={"lr": [1.0, 0.5]}), pm=pm)
+    assert a.hashes == b.hashes and a.runs[0].config.lr == 1.0

@@ -377,6 +377,8 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
     for combo in itertools.product(*(axes[n] for n in names)):
         point = dict(zip(names, combo))
         fields = {**base, **{k: v for k, v in point.items() if k in FIELDS}}
+        # lr = 1 and lr = 1.0 are the same run (and the same hash)
+        fields = {k: float(v) if float in FIELDS[k] else v for k, v in fields.items()}
         hw = fields.get("hardware", DEFAULTS["hardware"])
         method = fields.get("method", DEFAULTS["method"])
         if any(all(point.get(k) == v for k, v in ex.items()) for ex in excludes):
