@@ -8,6 +8,7 @@ study gives bit-identical numbers on any executor.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import socket
@@ -149,6 +150,7 @@ def local(tasks: Sequence[Task], runner: Runner | None = None, workers: int | No
           **_: Any) -> Iterator[Record]:
     """A ``ProcessPoolExecutor`` (forkserver on Linux, spawn elsewhere), ``workers`` processes."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = workers or os.cpu_count() or 1
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -170,7 +172,14 @@ def local(tasks: Sequence[Task], runner: Runner | None = None, workers: int | No
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                try:
+                    record = fut.result()
+                except BrokenProcessPool as exc:  # a worker died (crash, out of memory)
+                    raise XpusimError(
+                        f"a worker process died ({exc}); the runs finished so far are stored: "
+                        f"run the study again to resume, or with --executor serial to see "
+                        f"which run crashes") from None
+                yield record
                 nxt = next(it, None)
                 if nxt is not None:
                     running.add(pool.submit(_execute_in_worker, nxt, runner))
@@ -200,13 +209,20 @@ def dask(tasks: Sequence[Task], runner: Runner | None = None, workers: int | Non
         else:
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
             client = Client(cluster)
         try:
-            futures = [client.submit(_execute_in_worker, task, runner, key=f"xpusim-{task[0]}",
-                                     pure=False) for task in tasks]
+            futures = {client.submit(_execute_in_worker, task, runner, key=f"xpusim-{task[0]}",
+                                     pure=False): task[0] for task in tasks}
             for fut in as_completed(futures):
-                yield fut.result()
+                try:
+                    record = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this run failed
+                    record = {"hash": futures[fut], "status": "error", "result": None,
+                              "failure": f"{type(exc).__name__}: {exc}",
+                              "failed_step": None, "error_type": type(exc).__name__,
+                              "wall_time_s": None, "worker": None}
+                yield record
                 fut.release()
         finally:
             client.close()
