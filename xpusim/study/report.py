@@ -330,6 +330,10 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
           f"{len(df)} runs ({n_ok} ok, {len(df) - n_ok} failed) in {len(conf)} configurations "
           f"from `{Path(db).name}`. A configuration is one combination of the axes that vary, "
           f"averaged over seeds. Costs are simulated (see each backend's cost boundary).", "",
+          *([f"**Note:** the runs come from several xpusim versions "
+             f"({', '.join(sorted(map(str, df['version'].dropna().unique())))}); hashes do not "
+             f"include the version, so start a new database to recompute everything.", ""]
+            if "version" in df and df["version"].dropna().nunique() > 1 else []),
           "## Ranked configurations", "",
           "Ranked by mean final test accuracy, then training energy. Lifetime = training + "
           f"deployment + N = {_n(n_life)} inferences. Pareto: not beaten on both accuracy and "
