@@ -252,6 +252,8 @@ def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
     db = db or out / "compare.sqlite"
     if scheduler and executor == "local":
         executor = "dask"
+    if scheduler and executor != "dask":
+        raise XpusimError(f"--scheduler needs --executor dask (got --executor {executor})")
     if not quiet:
         _print_plan(s, _console(stderr=True), db)
     _execute(s, db, executor, scheduler, workers, retry_failed, quiet)
