@@ -102,3 +102,20 @@ def test_editing_the_study_file_drops_runs_from_the_study_not_from_the_store(pm,
     assert out.ran == 0
     assert sorted(load(db, "e")["config.seed"]) == [0, 1]
     assert len(load(db)) == 3
+
+
+def test_a_second_driver_on_the_same_database_is_refused(pm, tmp_path):
+    import fcntl
+
+    from xpusim.core.errors import XpusimError
+
+    db = tmp_path / "locked.sqlite"
+    s = expand({"name": "l", "fixed": {"model": "mlp:64-16-10", "epochs": 1}}, pm=pm)
+    with open(tmp_path / "locked.sqlite.lock", "w") as fh:
+        fh.write("4242")
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(XpusimError, match="another study driver is writing to it "
+                                              "\\(pid 4242\\)"):
+            run_study(s, db=db, executor="serial", progress=False)
+    assert run_study(s, db=db, executor="serial", progress=False).ok == 1

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from ..core.errors import XpusimError
 from . import executors
 from .spec import Study, load_study
 from .store import FAILED, Store
@@ -93,7 +96,7 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
         executor = "dask"
     run_fn = executors.get(executor)
     t0 = time.perf_counter()
-    with Store(db) as store:
+    with writer_lock(db), Store(db) as store:
         store.add_study(study)
         stored = store.statuses(study.hashes)
         todo = [r for r in study.runs
@@ -121,6 +124,38 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
     return Outcome(study=study.name, db=db, total=len(study.runs), already_done=already,
                    ran=ok + failed, ok=ok, failed=failed, elapsed_s=time.perf_counter() - t0,
                    failures=tuple(failures))
+
+
+@contextlib.contextmanager
+def writer_lock(db: Path) -> Iterator[None]:
+    """One driver per database: a second one fails at once instead of duplicating work.
+
+    An advisory ``flock`` on ``DB.lock``; the OS releases it when the driver ends, even by
+    SIGKILL, so a killed study never leaves a stale lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    path = db.with_name(db.name + ".lock")
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            who = fh.read().strip() or "?"
+            raise XpusimError(f"{db}: another study driver is writing to it (pid {who}); "
+                              f"wait for it or use another --db") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class _Progress:
