@@ -142,6 +142,13 @@ class Store:
 
     def put(self, record: dict[str, Any], config_json: str) -> None:
         """Store one finished run (ok or failed) and commit at once."""
+        try:
+            self._put(record, config_json)
+        except sqlite3.Error as exc:  # disk full, read-only file, ...: say where, stop
+            raise XpusimError(f"{self.path}: cannot store run {record.get('hash')}: {exc}") \
+                from None
+
+    def _put(self, record: dict[str, Any], config_json: str) -> None:
         result = record.get("result")
         training = (result or {}).get("training", {})
         with self.db:
