@@ -44,6 +44,34 @@ def overhead(n: int, workers: int, tmp: Path) -> None:
               f"{' + process pool, start-up included' if executor == 'local' else ''})")
 
 
+def _burn(n: int = 3_000_000) -> float:
+    t0 = time.perf_counter()
+    s = 0
+    for i in range(n):
+        s += i * i
+    return time.perf_counter() - t0
+
+
+def available_parallelism(workers: int) -> float:
+    """How much faster ``workers`` pure-Python CPU burners finish in parallel than in a row.
+
+    On an idle machine this is about ``workers``; on a shared one it says how many cores were
+    really free, the ceiling for any executor's speed-up at that moment.
+    """
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    for _ in range(workers):
+        _burn()
+    serial = time.perf_counter() - t0
+    with multiprocessing.get_context("forkserver").Pool(workers) as pool:
+        pool.map(_burn, [0] * workers)  # start the processes first
+        t0 = time.perf_counter()
+        pool.map(_burn, [3_000_000] * workers)
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 @contextlib.contextmanager
 def one_thread():
     """One BLAS and one numba thread, as in the executor's workers."""
@@ -82,12 +110,16 @@ def speedup(runs: int, epochs: int, workers: int, tmp: Path, repeats: int) -> No
                         progress=False)
         local.append(time.perf_counter() - t0)
         assert out.ok == len(study.runs)
+    ceiling = available_parallelism(workers)
     print(f"{len(study.runs)} real runs (mlp:64-64-10, {epochs} epochs), best of {repeats}: "
           f"serial loop {min(serial):.2f} s, local executor ({workers} workers, pool start-up "
           f"included) {min(local):.2f} s, speed-up {min(serial) / min(local):.2f}x "
           f"(target >= 1.7x on 2 cores)")
     print(f"  all serial: {', '.join(f'{t:.2f}' for t in serial)} s; "
           f"all local: {', '.join(f'{t:.2f}' for t in local)} s")
+    print(f"  parallelism this machine offered just now ({workers} CPU burners in parallel vs "
+          f"in a row): {ceiling:.2f}x; executor speed-up / that ceiling: "
+          f"{min(serial) / min(local) / ceiling:.0%}")
 
 
 def main() -> None:
