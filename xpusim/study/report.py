@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from .driver import config_columns, labels, load
 
@@ -157,21 +158,18 @@ def _scale(ax: Any, values: Any, axis: str = "x") -> str:
 
 
 def _save(fig: Any, out: Path, name: str) -> list[Path]:
+    """PNG and SVG through the object API (no pyplot: the caller's backend is untouched)."""
     paths = []
     for ext in ("png", "svg"):
         p = out / f"{name}.{ext}"
         fig.savefig(p, dpi=110 if ext == "png" else None, bbox_inches="tight")
         paths.append(p)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return paths
 
 
 def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5.2))
+    fig = Figure(figsize=(8, 5.2))
+    ax = fig.subplots()
     ok = df[df["status"].eq("ok")]
     colors = dict(zip(conf["configuration"], _colors(len(conf))))
     markers = {hw: "osD^vP*X"[i % 8]  # one marker shape per hardware
@@ -203,14 +201,12 @@ def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
 
 
 def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
-
     conf = conf[np.isfinite(conf["train_energy_j"])]
     comps = [c for c in conf.columns if c.startswith(COMPONENT_PREFIX)]
     comps = [c for c in comps if conf[c].fillna(0).sum() > 0] or comps
     h = max(2.5, 0.38 * len(conf) + 1.4)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, h), sharey=True,
-                                   gridspec_kw={"width_ratios": [1, 1.4]})
+    fig = Figure(figsize=(11, h))
+    ax1, ax2 = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1, 1.4]})
     y = np.arange(len(conf))
     totals = conf["train_energy_j"].to_numpy()
     ax1.barh(y, totals, color="0.45")
@@ -234,11 +230,10 @@ def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
 
 
 def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path], dict[str, list]]:
-    import matplotlib.pyplot as plt
-
     conf = conf[np.isfinite(conf["train_energy_j"])].reset_index(drop=True)
     ns = np.logspace(0, math.log10(n_max), 200)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig = Figure(figsize=(12, 4.8))
+    axes = fig.subplots(1, 2)
     colors = _colors(len(conf))
     styles = {hw: ("-", "--", ":", "-.")[i % 4]  # one line style per hardware
               for i, hw in enumerate(dict.fromkeys(conf["hardware"]))}
@@ -286,10 +281,8 @@ def ranked(conf: Any) -> Any:
 def write_report(db: str | Path, out: str | Path, study: str | None = None,
                  title: str | None = None, n_max: float = 1e12) -> Path:
     """Write the plots (PNG + SVG), ``summary.csv`` and ``report.md``; return report.md."""
-    import matplotlib
     import pandas as pd
 
-    matplotlib.use("Agg")
     from ..core.errors import XpusimError
 
     out = Path(out)
