@@ -56,31 +56,48 @@ FLOAT_FORMATS: dict[str, FloatFormat] = {
 }
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, inline="always")
+def _round_one(v, p, emin, max_finite, saturate):
+    """One float64 value rounded to the format (see ``round_float``)."""
+    if v != v or v == 0.0:  # NaN or ±0 unchanged
+        return v
+    a = abs(v)
+    if a == math.inf:
+        r = max_finite if saturate else math.inf
+    else:
+        frac, e2 = math.frexp(a)  # a = frac * 2**e2, frac in [0.5, 1)
+        e = max(e2 - 1, emin)
+        q = math.ldexp(1.0, e - p)
+        r = np.rint(a / q) * q
+        if r > max_finite:
+            r = max_finite if saturate else math.inf
+    return r if v > 0 else -r
+
+
+@njit(cache=True)
 def round_float(x, out, p, emin, max_finite, saturate):
     """Round each element of ``x`` (float32, any shape flattened) to the format, into ``out``.
 
     Round-to-nearest-even at ``p`` fraction bits; quantum 2**(max(e, emin) - p) where e is the
-    element's binary exponent; overflow saturates or gives ±inf.
+    element's binary exponent; overflow saturates or gives ±inf. Serial: small arrays (the
+    common case in training loops) pay no thread start-up.
     """
     xf = x.ravel()
     of = out.ravel()
+    for i in range(xf.size):
+        of[i] = np.float32(_round_one(np.float64(xf[i]), p, emin, max_finite, saturate))
+
+
+@njit(cache=True, parallel=True)
+def round_float_parallel(x, out, p, emin, max_finite, saturate):
+    """``round_float`` with one ``prange`` iteration per element, for large arrays."""
+    xf = x.ravel()
+    of = out.ravel()
     for i in prange(xf.size):
-        v = np.float64(xf[i])
-        if v != v or v == 0.0:  # NaN or ±0 unchanged
-            of[i] = xf[i]
-            continue
-        a = abs(v)
-        if a == math.inf:
-            r = max_finite if saturate else math.inf
-        else:
-            frac, e2 = math.frexp(a)  # a = frac * 2**e2, frac in [0.5, 1)
-            e = max(e2 - 1, emin)
-            q = math.ldexp(1.0, e - p)
-            r = np.rint(a / q) * q
-            if r > max_finite:
-                r = max_finite if saturate else math.inf
-        of[i] = np.float32(r if v > 0 else -r)
+        of[i] = np.float32(_round_one(np.float64(xf[i]), p, emin, max_finite, saturate))
+
+
+PARALLEL_MIN_ELEMENTS = 1 << 18
 
 
 @njit(cache=True)
@@ -117,7 +134,8 @@ def to_format(x: np.ndarray, fmt: str | FloatFormat) -> np.ndarray:
     if f.name == "fp32":
         out[...] = x
         return out
-    round_float(x, out, *f.kernel_args())
+    kernel = round_float_parallel if x.size >= PARALLEL_MIN_ELEMENTS else round_float
+    kernel(x, out, *f.kernel_args())
     return out
 
 

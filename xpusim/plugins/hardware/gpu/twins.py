@@ -53,6 +53,8 @@ def _price_args(rng: np.random.Generator) -> list:
 
 TWINS = {
     "round_float": Twin(formats.round_float, formats_reference.round_float, _round_args),
+    "round_float_parallel": Twin(formats.round_float_parallel, formats_reference.round_float,
+                                 _round_args),
     "round_float_stochastic": Twin(formats.round_float_stochastic,
                                    formats_reference.round_float_stochastic, _round_sr_args),
     "price": Twin(cost.price, reference.price, _price_args, rtol=1e-12,
