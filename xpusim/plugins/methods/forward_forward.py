@@ -123,9 +123,12 @@ class ForwardForward(TrainingMethod):
             g = np.mean(h * h, axis=1)
             margin = sign * (self.threshold - g)            # loss = softplus(margin)
             total += float(np.mean(_softplus(margin)))
-            # d loss / d g = -sign * sigmoid(margin); d g / d h = 2h / width
-            dg = (-sign * _sigmoid(margin))[:, None] / len(x)
-            dz = dg * (2.0 / h.shape[1]) * h * activation_grad(self.model.activation, z, h)
+            # d loss / d g = -sign * sigmoid(margin); d g / d h = 2h / width. The error is
+            # scaled by the constant batch x width / 2 (as loss scaling does) so that it does
+            # not underflow low-precision formats (fp8: it did, and nothing learned); with Adam
+            # a constant scale leaves the steps unchanged.
+            dg = (-sign * _sigmoid(margin))[:, None]
+            dz = dg * h * activation_grad(self.model.activation, z, h)
             self.device.record_elementwise("train-backward", layer, z.size, 4, 6)
             self.device.update(layer, inp, -dz.astype(np.float32), self.hidden_lr)
         return total
