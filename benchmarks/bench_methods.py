@@ -4,9 +4,10 @@ For each method: one training epoch (MLP 784-1024-1024-10, batch 128, 20 batches
 data) on one spec, measured two ways:
 
 * wall-clock seconds the simulator takes for the epoch (the best of ``--repeats``, methods
-  interleaved so that load from other processes hits them alike), as a ratio to backprop's. Target: <= 1.0 for the rules that skip the backward pass through the
-  weights (dfa, oja, krotov-hopfield); fa does the same sequential work as backprop through
-  fixed matrices; forward-forward does two forward passes per layer by design.
+  interleaved so that load from other processes hits them alike), as a ratio to backprop's.
+  Target: <= 1.0 for the rules that skip the backward pass through the weights (dfa, oja,
+  krotov-hopfield); fa does the same sequential work as backprop through fixed matrices;
+  forward-forward does two forward passes per layer by design.
 * the simulated hardware time and energy of that epoch (the priced trace), as ratios.
 
 Run: ``python benchmarks/bench_methods.py [--spec h100-sxm] [--repeats 5]``

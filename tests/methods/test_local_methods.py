@@ -267,6 +267,9 @@ def test_every_registered_backend_runs_or_refuses(pm):
     ("forward-forward", {"predict": "vote"}, "predict"),
     ("forward-forward", {"label_features": "0,1"}, "label_features"),
     ("dfa", {"feedback_scale": "big"}, "feedback_scale"),
+    ("fa", {"feedback_scal": 1.0}, "did you mean 'feedback_scale'"),
+    ("oja", {"hidden_epochs": 3}, "hidden_batches"),
+    ("forward-forward", {"label_features": "0,x"}, "integers"),
 ])
 def test_bad_options_are_clear_errors(name, options, message):
     with pytest.raises(XpusimError, match=message):

@@ -64,6 +64,24 @@ def softmax_error(device, layer: int, scores: np.ndarray,
     return (probs - onehot) / len(onehot), loss
 
 
+def check_options(method, allowed: tuple[str, ...]) -> None:
+    """Refuse option names the method does not know (a typo would otherwise be ignored)."""
+    import difflib
+
+    from xpusim.core.errors import XpusimError
+
+    for name in method.hyper:
+        if name == "lr" or name in allowed:
+            continue
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if name == "hidden_epochs" and "hidden_batches" in allowed:
+            hint = ("; use hidden_batches = epochs x batches per epoch (digits at batch 32: "
+                    "45 batches per epoch)")
+        raise XpusimError(f"method {method.name!r}: unknown option {name!r}{hint} "
+                          f"(known: {', '.join(sorted(allowed)) or 'none'})")
+
+
 def option(hyper: dict, name: str, default, kind=float):
     """A method option from ``hyper`` (RunConfig.options), converted, with a clear error."""
     from xpusim.core.errors import XpusimError
@@ -110,6 +128,7 @@ class HebbianReadout:
             device.optimizer = saved
 
     def _setup_hebbian(self) -> None:
+        check_options(self, self.OPTIONS)
         self.hidden_lr = option(self.hyper, "hidden_lr", self.hidden_default_lr)
         self.hidden_batches = option(self.hyper, "hidden_batches", None, int)
         self.batches_seen = 0

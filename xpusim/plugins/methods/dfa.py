@@ -19,8 +19,8 @@ import numpy as np
 from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod
 
-from ._local import (FEEDBACK_BASE, derivative_from_output, forward_outputs, option,
-                     place_feedback, softmax_error)
+from ._local import (FEEDBACK_BASE, check_options, derivative_from_output, forward_outputs,
+                     option, place_feedback, softmax_error)
 
 REFERENCE = ("Nøkland, Direct Feedback Alignment Provides Learning in Deep Neural Networks, "
              "NeurIPS 2016")
@@ -37,6 +37,7 @@ class DirectFeedbackAlignment(TrainingMethod):
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
 
     def initialize(self) -> None:
+        check_options(self, ("feedback_scale",))
         super().initialize()
         scale = option(self.hyper, "feedback_scale", None)
         classes = self.model.sizes[-1]

@@ -32,7 +32,7 @@ from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod, XpusimError
 from xpusim.core.models import activate, activation_grad
 
-from ._local import option, softmax_error
+from ._local import check_options, option, softmax_error
 
 REFERENCE = ("Hinton, The Forward-Forward Algorithm: Some Preliminary Investigations, "
              "arXiv:2212.13345 (2022)")
@@ -58,6 +58,7 @@ class ForwardForward(TrainingMethod):
     default_lr = 3e-3  # Adam
 
     def initialize(self) -> None:
+        check_options(self, ("threshold", "predict", "label_features", "hidden_lr"))
         super().initialize()
         m = self.model
         if m.n_layers < 2:
@@ -81,7 +82,8 @@ class ForwardForward(TrainingMethod):
             idx = list(DIGITS_BLANK[:classes])
         else:
             idx = list(range(classes))
-        if len(idx) != classes or len(set(idx)) != classes or not all(0 <= i < features for i in idx):
+        in_range = all(0 <= i < features for i in idx)
+        if len(idx) != classes or len(set(idx)) != classes or not in_range:
             raise XpusimError(f"forward-forward: label_features must be {classes} distinct "
                               f"input indices below {features} (got {idx})")
         if classes > features:

@@ -35,6 +35,7 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
     ``hidden_lr``, ``hidden_batches``."""
 
     name = "krotov-hopfield"
+    OPTIONS = ("delta", "k", "n", "p", "hidden_lr", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
     default_lr = 1e-2  # readout, with Adam
     hidden_default_lr = 0.1

@@ -36,6 +36,7 @@ class Oja(HebbianReadout, TrainingMethod):
     ``init_std``, ``hidden_batches``."""
 
     name = "oja"
+    OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
     default_lr = 1e-2  # readout, with Adam
     hidden_default_lr = 0.05
@@ -64,4 +65,5 @@ class Oja(HebbianReadout, TrainingMethod):
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("oja", Oja, Oja.needs,
-                       f"Oja's Hebbian rule for the hidden layer + delta-rule readout ({REFERENCE})")]
+                       f"Oja's Hebbian rule for the hidden layer + delta-rule readout "
+                       f"({REFERENCE})")]
