@@ -300,3 +300,16 @@ def test_fa_dfa_deeper_net_accuracy():
     for name in FEEDBACK:
         mean, accs = mean_accuracy(name, model="mlp:64-128-128-10")
         assert mean >= 0.92, (name, accs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ["loihi", "loihi2"])
+@pytest.mark.parametrize("name", ["dfa", "krotov-hopfield"])
+def test_on_the_neuromorphic_chip_within_three_points_of_float(pm, spec, name):
+    """The issue's bar: with the chip's low-bit weights, DFA and Hebbian stay within 3 points
+    of their float accuracy (mean of 3 seeds). Skipped until the neuromorphic backend exists."""
+    if spec not in pm.spec_files():
+        pytest.skip(f"spec {spec!r} is not registered")
+    chip, chip_accs = mean_accuracy(name, hardware=spec)
+    flt, _ = mean_accuracy(name)
+    assert chip >= flt - 0.03, (spec, name, chip_accs, flt)
