@@ -24,6 +24,9 @@ from cattrs.gen import make_dict_structure_fn
 from .errors import SpecError, did_you_mean
 
 META_KEYS = ("name", "backend", "description", "source")
+INTERCONNECT_KEY = "interconnect"
+"""Optional hardware-neutral ``[interconnect]`` table: parsed into ``Spec.interconnect``, never
+passed to the backend's parameters (used by LLM-scale estimates for communication)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +198,30 @@ def unstructure_params(params: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+@attrs.frozen(kw_only=True)
+class Interconnect:
+    """How devices of this kind talk to each other (optional ``[interconnect]`` table).
+
+    Per-device, per-direction bandwidths: a ring collective over a group inside one node moves
+    data at ``intra_node_bandwidth_gbs``, one that spans nodes at ``inter_node_bandwidth_gbs``.
+    """
+
+    intra_node_bandwidth_gbs: float = quantity(
+        unit="GB/s", doc="per-device bandwidth to peers in the same node, one direction", gt=0)
+    inter_node_bandwidth_gbs: float = quantity(
+        unit="GB/s", doc="per-device bandwidth to other nodes (network), one direction", gt=0)
+    devices_per_node: int = quantity(unit="devices", doc="devices sharing the fast intra-node links",
+                                     gt=0)
+    intra_node_latency_us: float = quantity(unit="us", doc="latency per intra-node message hop",
+                                            ge=0)
+    inter_node_latency_us: float = quantity(unit="us", doc="latency per inter-node message hop",
+                                            ge=0)
+    intra_node_energy_pj_per_byte: float = quantity(
+        unit="pJ/B", doc="energy per byte moved over an intra-node link", ge=0)
+    inter_node_energy_pj_per_byte: float = quantity(
+        unit="pJ/B", doc="energy per byte moved over the network (NICs, switches, optics)", ge=0)
+
+
 @attrs.frozen
 class Spec:
     """One chip: its name, the backend that simulates it, validated parameters and sources."""
@@ -206,11 +233,15 @@ class Spec:
     sources: Mapping[str, str] = attrs.field(factory=dict)
     path: Path | None = None
     overrides: tuple[str, ...] = ()
+    interconnect: Interconnect | None = None
+    """The optional ``[interconnect]`` table; not part of ``params`` nor of ``hash``."""
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved spec as plain data (what a TOML file would hold)."""
+        extra = ({INTERCONNECT_KEY: unstructure_params(self.interconnect)}
+                 if self.interconnect is not None else {})
         return {"name": self.name, "backend": self.backend, "description": self.description,
-                **unstructure_params(self.params), "source": dict(self.sources)}
+                **unstructure_params(self.params), **extra, "source": dict(self.sources)}
 
     @property
     def hash(self) -> str:
@@ -277,10 +308,21 @@ def spec_from_dict(raw: Mapping[str, Any], params_for: Any, *, where: str,
     if not isinstance(description, str):
         raise SpecError(f"{where}: description: expected a string, found {description!r}")
     params_cls = params_for(raw["backend"])
-    body = {k: v for k, v in raw.items() if k not in META_KEYS}
+    body = {k: v for k, v in raw.items() if k not in META_KEYS and k != INTERCONNECT_KEY}
     params = structure_params(body, params_cls, where)
+    interconnect = None
+    if INTERCONNECT_KEY in raw:
+        table = raw[INTERCONNECT_KEY]
+        if not isinstance(table, Mapping):
+            raise SpecError(f"{where}: {INTERCONNECT_KEY}: expected a table, found {table!r}")
+        try:
+            interconnect = structure_params(table, Interconnect, where)
+        except SpecError as exc:  # name the table in every line
+            raise SpecError("\n".join(line.replace(f"{where}: ", f"{where}: {INTERCONNECT_KEY}.", 1)
+                                      for line in str(exc).splitlines())) from None
     return Spec(name=raw["name"], backend=raw["backend"], params=params, description=description,
-                sources=dict(sources), path=path, overrides=tuple(overrides))
+                sources=dict(sources), path=path, overrides=tuple(overrides),
+                interconnect=interconnect)
 
 
 def numeric_paths(raw: Mapping[str, Any], prefix: str = "") -> list[str]:
