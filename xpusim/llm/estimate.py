@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import attrs
+import numba
 import numpy as np
 
 from xpusim.core.errors import CostError, XpusimError
@@ -32,6 +33,8 @@ DEFAULT_PUE = 1.1
 data centre GPT-3 was trained in (Table 4); Google fleet average ~1.1."""
 DEFAULT_GRID_KG_PER_KWH = 0.429
 """Patterson et al. 2021, Table 4: 0.429 kg CO2e/kWh, the grid GPT-3 was trained on."""
+SMALL_CALL_ROWS = 2000
+"""Below this many rows the cost kernel runs on one thread (same results, less overhead)."""
 MEMORY_HEADROOM = 0.1
 """assumption: 10 % of device memory is lost to the framework, buffers and fragmentation."""
 
@@ -162,10 +165,18 @@ def price_rows(cols: dict[str, np.ndarray], hw: Hardware) -> tuple[np.ndarray, n
     time_s = np.zeros(n)
     dyn = np.zeros((n, len(cost.components)))
     extras = np.zeros((n, len(cost.extras)))
-    cost.price(flat["phase"].astype(np.int8), flat["primitive"].astype(np.int8), flat["m"],
-               flat["n"], flat["k"], flat["bits"].astype(np.int16),
-               flat["fmt"].astype(np.int16), np.ones(n, np.int64), np.ones(n), cost.params,
-               time_s, dyn, extras)
+    threads = numba.get_num_threads()
+    small = n < SMALL_CALL_ROWS and threads > 1
+    if small:  # a few dozen rows: starting threads costs more than the work itself
+        numba.set_num_threads(1)
+    try:
+        cost.price(flat["phase"].astype(np.int8), flat["primitive"].astype(np.int8), flat["m"],
+                   flat["n"], flat["k"], flat["bits"].astype(np.int16),
+                   flat["fmt"].astype(np.int16), np.ones(n, np.int64), np.ones(n), cost.params,
+                   time_s, dyn, extras)
+    finally:
+        if small:
+            numba.set_num_threads(threads)
     empty = flat["m"] == 0
     time_s[empty] = 0.0
     dyn[empty] = 0.0

@@ -8,6 +8,7 @@ cites every number. Users add their own by passing a path to a TOML file of the 
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -90,6 +91,17 @@ def load_model(ref: str | Path | Transformer) -> Transformer:
     """A built-in model by name (``gpt3-175b``) or a user's TOML file by path."""
     if isinstance(ref, Transformer):
         return ref
+    path = Path(ref)
+    key = path if path.exists() else MODEL_DIR / f"{ref}.toml"
+    try:
+        stamp = key.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _load_cached(str(ref), stamp)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_cached(ref: str, _stamp: int | None) -> Transformer:
     path = Path(ref)
     if not (str(ref).endswith(".toml") or path.exists()):
         if str(ref) not in list_models():

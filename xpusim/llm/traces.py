@@ -67,12 +67,12 @@ class Rows:
 
     def stack(self) -> dict[str, np.ndarray]:
         """Columns of shape (rows, layouts)."""
-        out: dict[str, list] = {c: [] for c in ("phase", "primitive", "m", "n", "k", "bits",
-                                                "fmt", "scope", "kind")}
-        for row in self.rows:
-            for c, v in zip(out, row):
-                out[c].append(np.broadcast_to(np.asarray(v), (self.nl,)))
-        cols = {c: np.array(v) for c, v in out.items()}
+        names = ("phase", "primitive", "m", "n", "k", "bits", "fmt", "scope", "kind")
+        shape = (len(self.rows), self.nl)
+        cols = {c: np.empty(shape, dtype=np.float64 if c in "mnk" else np.int64) for c in names}
+        for i, row in enumerate(self.rows):
+            for c, v in zip(names, row):
+                cols[c][i] = v  # numpy broadcasts scalars and per-layout arrays alike
         for c in ("m", "n", "k"):
             cols[c] = np.maximum(np.rint(cols[c]), 0).astype(np.int64)
         return cols
