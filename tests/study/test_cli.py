@@ -109,3 +109,23 @@ def test_default_study_adapts_to_registered_backends(fake_plugin):
     assert ("fake-nobwd", "dfa") in pairs
     assert len(s.runs) == 2 * len(pairs)
     assert all(r.config.plugins == (fake_plugin,) for r in s.runs)
+
+
+def test_default_study_gives_each_hardware_an_optimizer_its_device_accepts(pm, monkeypatch):
+    import xpusim.core.scheduler as scheduler
+    from xpusim.core.errors import IncompatibleError
+    from xpusim.study.default import SGD_LR, default_study
+
+    real_run = scheduler.run
+
+    def run(config, plugins=None, on_epoch=None):  # v100 plays a chip without optimizer state
+        if config.hardware == "v100-sxm2" and config.optimizer != "sgd":
+            raise IncompatibleError("use --optimizer sgd")
+        return real_run(config, plugins=plugins, on_epoch=on_epoch)
+
+    monkeypatch.setattr(scheduler, "run", run)
+    s = default_study(pm, hardware=["h100-sxm", "v100-sxm2"], methods=["dfa"], seeds=2,
+                      epochs=1, model="mlp:64-16-10")
+    got = {(r.config.hardware, r.config.optimizer, r.config.lr) for r in s.runs}
+    assert got == {("h100-sxm", "adam", None), ("v100-sxm2", "sgd", SGD_LR)}
+    assert len(s.runs) == 4 and s.name == "compare"

@@ -2,7 +2,8 @@
 
 It adapts to what is registered: one representative spec per backend (a preferred flagship
 where it exists, else the first spec of that backend by name) crossed with every registered
-method, incompatible pairs skipped, on ``digits`` over a few seeds.
+method, incompatible pairs skipped, on ``digits`` over a few seeds. Each hardware trains with
+the first optimizer its device accepts (Adam, else plain SGD at ``SGD_LR``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.specs import read_toml
-from .spec import Study, expand
+from .spec import Study, StudyError, expand
 
 # A flagship per backend, used when that spec is registered; other backends take their first.
 PREFERRED = {"gpu": "h100-sxm", "systolic": "tpu-v4", "analog": "pcm-hermes",
@@ -40,24 +41,98 @@ def representative_specs(pm: Any) -> dict[str, str]:
     return out
 
 
-def definition(pm: Any, seeds: int = SEEDS, epochs: int = EPOCHS, model: str = MODEL,
-               hardware: Sequence[str] = (), methods: Sequence[str] = (),
-               dataset: str = "digits") -> dict[str, Any]:
-    """The study definition (what a study TOML file would hold)."""
-    hw = list(hardware) or list(representative_specs(pm).values())
-    return {
-        "name": "compare",
-        "description": "xpusim compare: each hardware class with the methods it supports",
-        "fixed": {"model": model, "dataset": dataset, "epochs": epochs},
-        "axes": {"hardware": hw, "method": list(methods) or sorted(pm.methods),
-                 "seed": list(range(seeds))},
-        "options": {"skip_incompatible": True},
-    }
+# Optimizers tried per hardware, in order: the first one its device accepts is used. Devices
+# without optimizer state (on-chip learning engines) take plain SGD, with a learning rate for
+# SGD (the methods' defaults are tuned for Adam).
+OPTIMIZERS = ("adam", "sgd")
+SGD_LR = 0.05
+
+
+def accepted_optimizer(pm: Any, spec: str, methods: Sequence[str], model: str = MODEL,
+                       dataset: str = "digits") -> str | None:
+    """The first of ``OPTIMIZERS`` that ``spec``'s device accepts (probed with 0-epoch runs).
+
+    None when no method can run on it or its device refuses every optimizer.
+    """
+    from ..core.errors import IncompatibleError, XpusimError
+    from ..core.results import RunConfig
+    from ..core.scheduler import check_compatible, run
+
+    try:
+        loaded = pm.load_spec(spec)
+        backend = pm.backend(loaded.backend)
+    except XpusimError:
+        return OPTIMIZERS[0]  # let the study report the problem
+    usable = []
+    for m in methods:
+        try:
+            check_compatible(pm.method(m), backend, spec)
+            usable.append(m)
+        except XpusimError:
+            continue
+    if not usable:
+        return None
+    for opt in OPTIMIZERS:
+        try:
+            run(RunConfig(hardware=spec, method=usable[0], model=model, dataset=dataset,
+                          epochs=0, optimizer=opt), plugins=pm)
+            return opt
+        except IncompatibleError:
+            continue
+        except Exception:  # noqa: BLE001 - another problem: the runs will report it
+            return opt
+    return None
+
+
+def definitions(pm: Any, seeds: int = SEEDS, epochs: int = EPOCHS, model: str = MODEL,
+                hardware: Sequence[str] = (), methods: Sequence[str] = (),
+                dataset: str = "digits") -> list[dict[str, Any]]:
+    """The study as one grid per hardware (what study TOML files would hold)."""
+    hw_list = list(hardware) or list(representative_specs(pm).values())
+    method_list = list(methods) or sorted(pm.methods)
+    out = []
+    for hw in hw_list:
+        opt = accepted_optimizer(pm, hw, method_list, model, dataset)
+        fixed: dict[str, Any] = {"model": model, "dataset": dataset, "epochs": epochs,
+                                 "optimizer": opt or OPTIMIZERS[0]}
+        if opt == "sgd":
+            fixed["lr"] = SGD_LR
+        out.append({
+            "name": "compare",
+            "description": "xpusim compare: each hardware class with the methods it supports",
+            "fixed": fixed,
+            "axes": {"hardware": [hw], "method": method_list, "seed": list(range(seeds))},
+            "options": {"skip_incompatible": True},
+        })
+    return out
 
 
 def default_study(pm: Any = None, plugins: Sequence[str] = (), **kwargs: Any) -> Study:
-    """The expanded built-in study (keyword arguments as for ``definition``)."""
+    """The expanded built-in study (keyword arguments as for ``definitions``)."""
     from ..core.plugins import get_plugin_manager
 
     pm = pm or get_plugin_manager(plugins)
-    return expand(definition(pm, **kwargs), pm=pm, where="xpusim compare", plugins=plugins)
+    parts = []
+    skipped_hw = []
+    for d in definitions(pm, **kwargs):
+        try:
+            parts.append(expand(d, pm=pm, where="xpusim compare", plugins=plugins))
+        except StudyError as exc:
+            if all(p.startswith("empty grid") for p in exc.problems):
+                skipped_hw.append(f"{d['axes']['hardware'][0]}: no method can run on it")
+                continue
+            raise
+    if not parts:
+        raise StudyError("xpusim compare", ["no hardware with a method that can run on it"])
+    runs, seen = [], set()
+    for part in parts:
+        for r in part.runs:
+            if r.hash not in seen:
+                seen.add(r.hash)
+                runs.append(r)
+    return Study(name="compare", description=parts[0].description,
+                 axes=("hardware", "method", "seed"), runs=tuple(runs),
+                 skipped=tuple(x for p in parts for x in p.skipped) + tuple(skipped_hw),
+                 notes=tuple(x for p in parts for x in p.notes),
+                 definition={"name": "compare", "grids": [p.definition for p in parts]},
+                 source="xpusim compare")

@@ -218,8 +218,8 @@ def summarize(df: Any) -> Any:
     return df.groupby("_label", sort=False).agg(**agg).rename_axis("configuration")
 
 
-CONFIG_KEYS = ("hardware", "method", "model", "dataset", "epochs", "batch_size", "lr",
-               "optimizer", "momentum", "overrides", "options")
+CONFIG_KEYS = ("hardware", "method", "model", "dataset", "epochs", "batch_size", "optimizer",
+               "lr", "momentum", "overrides", "options")
 
 
 def config_columns(df: Any) -> list[str]:
@@ -227,13 +227,16 @@ def config_columns(df: Any) -> list[str]:
     cols = [f"config.{k}" for k in CONFIG_KEYS if f"config.{k}" in df]
     cols += sorted(c for c in df.columns if c.startswith("config.options."))
     always = ("config.hardware", "config.method")  # a configuration always names both
-    return [c for c in cols if c in always or df[c].astype(str).nunique() > 1]
+    return [c for c in cols
+            if c in always or df[c].astype(object).map(repr).nunique(dropna=False) > 1]
 
 
 BARE = ("config.hardware", "config.method", "config.model", "config.dataset")
 
 
 def _g(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "default"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 

@@ -417,5 +417,5 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                                  f"({len(skipped)} skipped)" if skipped else "empty grid"])
     definition = json.loads(json.dumps(dict(raw), default=str))
     return Study(name=name, description=description, axes=tuple(names), runs=tuple(runs),
-                 skipped=tuple(skipped), notes=tuple(notes), definition=definition,
+                 skipped=tuple(dict.fromkeys(skipped)), notes=tuple(notes), definition=definition,
                  source=source)
