@@ -234,3 +234,14 @@ def test_search_covers_many_layouts_in_one_pricing_call():
     assert len(ly) > 100
     best, ev, i = search_training(m, resolve_hardware("a100-sxm-80gb"), 3072)
     assert ev["step_s"].shape == (len(ly),) and ev["fits"][i]
+
+
+def test_cli_lifetime_and_break_even_versus_another_spec():
+    run = CliRunner().invoke(estimate, ["--model", "gpt3-1.3b", "--devices", "64",
+                                        "--lifetime-tokens", "1e12", "--versus", "h100-sxm",
+                                        "--json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.output)
+    assert data["lifetime"]["total_usd"] > data["cost_usd"]
+    assert data["versus"]["hardware"] == "h100-sxm"
+    assert data["versus"]["break_even_usd"]["what"] == "usd"

@@ -55,10 +55,15 @@ def _fmt_si(x: float, unit: str) -> str:
 @click.option("--weights", type=click.Choice(["resident", "reprogrammed"]), default="resident",
               show_default=True, help="Serving what-if: weights stay on chip or are rewritten "
                                       "for every forward pass (analog).")
+@click.option("--lifetime-tokens", default=None, metavar="N",
+              help="Training: also serve N output tokens (at --batch) and report the lifetime "
+                   "cost.")
+@click.option("--versus", default=None, metavar="SPEC",
+              help="Training: the break-even served-token volume against the same run on SPEC.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
              usd_per_device_hour, local_learning, steps_multiplier, serve, batch, prompt_tokens,
-             output_tokens, tp, weights, as_json):
+             output_tokens, tp, weights, lifetime_tokens, versus, as_json):
     """Estimate training (time, device-hours, energy, money, CO2, MFU) or serving (tokens/s,
     J/token, USD per million tokens) of a large transformer, priced by the spec's cost kernels.
 
@@ -66,7 +71,7 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
     xpusim estimate --model llama2-70b --hardware a100-sxm-80gb --devices 2048 --tokens 2e12
     xpusim estimate --serve --model llama2-70b --hardware h100-sxm --batch 32
     """
-    from .estimate import estimate_serving, estimate_training
+    from .estimate import break_even, estimate_serving, estimate_training, lifetime_cost
 
     if serve:
         result = estimate_serving(model, hardware, batch=batch, prompt_tokens=prompt_tokens,
@@ -81,6 +86,28 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
                                    grid_kg_per_kwh=grid, usd_per_device_hour=usd_per_device_hour,
                                    local_learning=local_learning,
                                    steps_multiplier=steps_multiplier)
+        if lifetime_tokens is not None or versus:
+            common = dict(batch=batch, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+                          pue=pue, grid_kg_per_kwh=grid, weights=weights)
+            served = estimate_serving(model, hardware, overrides=tuple(overrides),
+                                      usd_per_device_hour=usd_per_device_hour, **common)
+            result["serving"] = served
+            if lifetime_tokens is not None:
+                result["lifetime"] = lifetime_cost(result, served,
+                                                   _num(lifetime_tokens, "--lifetime-tokens"))
+            if versus:
+                other = estimate_training(model, versus, devices, _num(tokens, "--tokens"),
+                                          pue=pue, grid_kg_per_kwh=grid,
+                                          local_learning=local_learning,
+                                          steps_multiplier=steps_multiplier)
+                other_served = estimate_serving(model, versus, **common)
+                result["versus"] = {"hardware": versus, "training": other,
+                                    "serving": other_served,
+                                    "break_even_usd": break_even((result, served),
+                                                                 (other, other_served), "usd"),
+                                    "break_even_energy": break_even((result, served),
+                                                                    (other, other_served),
+                                                                    "energy")}
     if as_json:
         click.echo(json.dumps(result, indent=2, default=float))
         return
@@ -112,6 +139,20 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
             f"  CO2             {result['co2_kg'] / 1e3:.3g} t",
             f"  money           {result['cost_usd']:,.0f} USD",
         ]
+    if "lifetime" in result:
+        life = result["lifetime"]
+        lines.append(f"  lifetime        {life['total_usd']:,.0f} USD for training + "
+                     f"{life['tokens_served']:.3g} served tokens "
+                     f"({result['serving']['usd_per_million_tokens']:.3g} USD per million)")
+    if "versus" in result:
+        be = result["versus"]["break_even_usd"]
+        other = result["versus"]["training"]
+        lines.append(f"  versus {result['versus']['hardware']}: training "
+                     f"{other['cost_usd']:,.0f} USD, {other['time_days']:.3g} days; money "
+                     f"break-even at {be['tokens']:.3g} served tokens (beyond it "
+                     f"{hardware if be['cheaper_after'] == 'a' else versus} is cheaper)"
+                     if be["tokens"] else
+                     f"  versus {result['versus']['hardware']}: {be['note']}")
     lines.append("  assumptions:")
     lines += [f"    - {a}" for a in result["assumptions"]]
     click.echo("\n".join(lines))
