@@ -230,9 +230,9 @@ def evaluate_layouts(model: Transformer, hw: Hardware, ly: Layouts, *, local: bo
     step = (nm + ly.pp - 1) * t_mb + comm["dp_s"] + t_opt
     devices = ly.dp * ly.tp * ly.pp
     # energy per step over all devices: the work itself, static power while idle, the links
-    busy_energy = ly.dp * ly.tp * nm * (model.layers * e_layer + ly.pp * e_head) \
+    busy_energy = ly.dp * ly.tp * nm * (model.layers * e_layer + e_head) \
         + devices * e_opt
-    busy_time = ly.dp * ly.tp * nm * (model.layers * t_layer + ly.pp * t_head) + devices * t_opt
+    busy_time = ly.dp * ly.tp * nm * (model.layers * t_layer + t_head) + devices * t_opt
     idle = np.maximum(devices * step - busy_time, 0.0)
     link_j = devices * (nm * (comm["tp_bytes"] * comm["tp_j_per_byte"]
                               + comm["pp_bytes"] * comm["pp_j_per_byte"])
