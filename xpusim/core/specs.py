@@ -210,8 +210,8 @@ class Interconnect:
         unit="GB/s", doc="per-device bandwidth to peers in the same node, one direction", gt=0)
     inter_node_bandwidth_gbs: float = quantity(
         unit="GB/s", doc="per-device bandwidth to other nodes (network), one direction", gt=0)
-    devices_per_node: int = quantity(unit="devices", doc="devices sharing the fast intra-node links",
-                                     gt=0)
+    devices_per_node: int = quantity(unit="devices", gt=0,
+                                     doc="devices sharing the fast intra-node links")
     intra_node_latency_us: float = quantity(unit="us", doc="latency per intra-node message hop",
                                             ge=0)
     inter_node_latency_us: float = quantity(unit="us", doc="latency per inter-node message hop",
@@ -318,7 +318,8 @@ def spec_from_dict(raw: Mapping[str, Any], params_for: Any, *, where: str,
         try:
             interconnect = structure_params(table, Interconnect, where)
         except SpecError as exc:  # name the table in every line
-            raise SpecError("\n".join(line.replace(f"{where}: ", f"{where}: {INTERCONNECT_KEY}.", 1)
+            prefix = f"{where}: {INTERCONNECT_KEY}."
+            raise SpecError("\n".join(line.replace(f"{where}: ", prefix, 1)
                                       for line in str(exc).splitlines())) from None
     return Spec(name=raw["name"], backend=raw["backend"], params=params, description=description,
                 sources=dict(sources), path=path, overrides=tuple(overrides),

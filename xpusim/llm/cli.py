@@ -35,7 +35,8 @@ def _fmt_si(x: float, unit: str) -> str:
               help="Parallel layout; omitted: search the fastest layout that fits.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Spec override, e.g. compute_format=fp8-e4m3; repeatable.")
-@click.option("--pue", type=float, default=1.1, show_default=True, help="Power usage effectiveness.")
+@click.option("--pue", type=float, default=1.1, show_default=True,
+              help="Power usage effectiveness.")
 @click.option("--grid", type=float, default=0.429, show_default=True,
               help="Grid carbon intensity, kg CO2e per kWh.")
 @click.option("--usd-per-device-hour", type=float, default=None,
@@ -132,7 +133,8 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
             f"{p['micro_batch']} x {p['micro_batches']}, recompute={p['recompute']}, "
             f"zero={p['zero']}{' (searched)' if p['searched'] else ''}",
             f"  training FLOPs  {result['training_flops']:.3g} (6ND: {result['flops_6nd']:.3g})",
-            f"  time            {result['time_days']:.3g} days ({result['step_time_s']:.3g} s/step)",
+            f"  time            {result['time_days']:.3g} days "
+            f"({result['step_time_s']:.3g} s/step)",
             f"  device-hours    {result['device_hours']:.4g}",
             f"  MFU             {result['mfu'] * 100:.1f} %",
             f"  energy          {_fmt_si(result['energy_j'] / 3.6e3, 'Wh')} (PUE {result['pue']})",
