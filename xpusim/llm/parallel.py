@@ -254,6 +254,9 @@ def enumerate_layouts(model: Transformer, devices: int, *, micro_batches_options
                     for z in (False, True):
                         rows.append((dp, tp, pp, mb, rc, z))
     if not rows:
-        raise LayoutError(f"no parallel layout of {devices} devices suits {model.name}")
+        raise LayoutError(f"no parallel layout of {devices} devices suits {model.name}: tp must "
+                          f"divide its {model.heads} heads, pp <= {model.layers} layers, and "
+                          f"dp x micro-batch divide its global batch of "
+                          f"{model.batch_sequences} sequences; try another device count")
     a = np.array(rows, dtype=np.int64)
     return Layouts(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(bool), a[:, 5].astype(bool))
