@@ -63,7 +63,7 @@ A100_40GB = ("memory.hbm_capacity_gb=40", "memory.hbm_bandwidth_gbs=1555")  # RE
 
 # (label, model, spec, overrides, devices, tokens, layout or None, quantity, published, source)
 VALIDATION = [
-    ("GPT-3 175B", "gpt3-175b", "v100-sxm2", (), 10240, 3e11, None, "device_hours", 3.552e6,
+    ("GPT-3 175B", "gpt3-175b", "v100-sxm2", (), 10000, 3e11, None, "device_hours", 3.552e6,
      "Patterson et al. 2021, Table 4: 10,000 V100 x 14.8 days = 405 GPU-years"),
     ("GPT-3 175B", "gpt3-175b", "a100-sxm-80gb", (), 1024, 3e11,
      "dp=16,tp=8,pp=8,mb=1,recompute=true", "time_days", 34.0,

@@ -245,3 +245,11 @@ def test_cli_lifetime_and_break_even_versus_another_spec():
     assert data["lifetime"]["total_usd"] > data["cost_usd"]
     assert data["versus"]["hardware"] == "h100-sxm"
     assert data["versus"]["break_even_usd"]["what"] == "usd"
+
+
+def test_device_count_without_an_even_batch_split_pads_and_says_so():
+    r = estimate_training("gpt3-175b", "v100-sxm2", 10000, 3e11)  # GPT-3's published count
+    p = r["parallel"]
+    assert p["dp"] * p["tp"] * p["pp"] == 10000
+    assert any("padding" in a for a in r["assumptions"])
+    assert abs(r["training_flops"] / GPT3_PUBLISHED_FLOPS - 1) < 0.03  # model work, not padding

@@ -348,6 +348,10 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
                    f"PUE {pue} and grid {grid_kg_per_kwh} kg CO2e/kWh applied to device + link "
                    "energy (host CPUs, NICs and storage outside the device boundary excluded)",
                    f"{int(MEMORY_HEADROOM * 100)} % of device memory reserved for the framework"]
+    padded = int(ev["micro_batches"][i]) * layout.dp * layout.micro_batch
+    if padded != mdl.batch_sequences:
+        assumptions.append(f"the global batch of {mdl.batch_sequences} sequences does not split "
+                           f"over dp x micro-batch: steps are timed at {padded} (padding)")
     if local_learning:
         assumptions.append(f"local learning: no backward pass, one local weight update per "
                            f"weight matrix per micro-batch, {steps_multiplier}x the steps of "

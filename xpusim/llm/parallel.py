@@ -235,9 +235,18 @@ def serving_memory(model: Transformer, tp, batch, context, weight_bits: int, kv_
 
 
 def enumerate_layouts(model: Transformer, devices: int, *, micro_batches_options=(1, 2, 4, 8),
-                      max_tp: int | None = None) -> Layouts:
+                      max_tp: int | None = None, even_batch: bool | None = None) -> Layouts:
     """Every dp x tp x pp = devices with tp dividing the heads, pp <= layers, each micro-batch
-    size, recomputation on/off and optimizer sharding on/off."""
+    size, recomputation on/off and optimizer sharding on/off. The global batch must split
+    evenly over dp x micro-batch; when no layout allows that (``even_batch=None``), layouts
+    with dp x micro-batch <= the batch are taken and the last micro-batch is padded."""
+    if even_batch is None:
+        try:
+            return enumerate_layouts(model, devices, micro_batches_options=micro_batches_options,
+                                     max_tp=max_tp, even_batch=True)
+        except LayoutError:
+            return enumerate_layouts(model, devices, micro_batches_options=micro_batches_options,
+                                     max_tp=max_tp, even_batch=False)
     rows = []
     for tp in range(1, devices + 1):
         if devices % tp or model.heads % tp or (max_tp and tp > max_tp):
@@ -248,7 +257,8 @@ def enumerate_layouts(model: Transformer, devices: int, *, micro_batches_options
                 continue
             dp = rest // pp
             for mb in micro_batches_options:
-                if model.batch_sequences % (dp * mb):  # the global batch must split evenly
+                if (model.batch_sequences % (dp * mb) if even_batch
+                        else dp * mb > model.batch_sequences):
                     continue
                 for rc in (False, True):
                     for z in (False, True):
