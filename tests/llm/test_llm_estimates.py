@@ -209,6 +209,10 @@ def test_what_if_on_another_backend(pm):
             assert "\n" not in str(exc)
             continue
         assert r["j_per_token"] > 0 and r["tokens_per_s"] > 0
+        t = estimate_training("gpt3-125m", name, 8, 1e9, local_learning=True,
+                              steps_multiplier=2.0)
+        assert t["time_s"] > 0 and t["energy_j"] > 0 and t["backend"] != "gpu"
+        assert any("local learning" in a for a in t["assumptions"])
         done += 1
     assert done >= 1
 
