@@ -134,7 +134,7 @@ class Twin:
     why: str = "bit-exact emulation"
 
 
-COST_FASTMATH = frozenset({"contract", "arcp", "nsz", "afn"})
+COST_FASTMATH = {"contract", "arcp", "nsz", "afn"}
 """The one fastmath flag set cost kernels may use (``@njit(fastmath=COST_FASTMATH)``): no
 ``nnan``/``ninf`` (unpriceable rows are flagged with -1 and must stay visible) and no
 ``reassoc`` (sums stay in a fixed order). Compute kernels use no fastmath at all."""

@@ -22,6 +22,8 @@ class TrainingMethod:
     name = "?"
     needs: frozenset[str] = frozenset({"mvm", "update"})
     default_lr = 0.01
+    #: Learning rate without an adaptive optimizer (``--optimizer sgd`` or ``momentum``).
+    sgd_lr = 0.05
 
     def __init__(self, model: MLP, device: Device, rng: np.random.Generator,
                  hyper: Mapping[str, Any] | None = None):
@@ -29,7 +31,8 @@ class TrainingMethod:
         self.device = device
         self.rng = rng
         self.hyper = dict(hyper or {})
-        self.lr = float(self.hyper.get("lr") or self.default_lr)
+        plain = self.hyper.get("optimizer") in ("sgd", "momentum")
+        self.lr = float(self.hyper.get("lr") or (self.sgd_lr if plain else self.default_lr))
         self.peak_activation_bytes = 0
 
     def initialize(self) -> None:

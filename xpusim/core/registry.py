@@ -18,6 +18,8 @@ class BackendInfo:
         device: the ``Device`` subclass that holds weights and runs primitives.
         primitives: the primitives it supports natively (``mvm``, ``mvm_t``, ``update``, ...).
         doc: one line for ``xpusim plugins`` and the docs.
+        optimizers: the run optimizers its device can apply (None: every digital optimizer);
+            hardware without optimizer state (on-chip learning engines) declares ``{"sgd"}``.
     """
 
     name: str
@@ -25,6 +27,8 @@ class BackendInfo:
     device: type
     primitives: frozenset[str] = attrs.field(converter=frozenset)
     doc: str = ""
+    optimizers: frozenset[str] | None = attrs.field(
+        default=None, converter=lambda o: None if o is None else frozenset(o))
 
 
 @attrs.frozen

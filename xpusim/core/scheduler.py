@@ -38,6 +38,15 @@ def check_compatible(method: Any, backend: Any, spec_name: str) -> None:
             f"(it provides: {', '.join(sorted(backend.primitives))})")
 
 
+def check_optimizer(optimizer: str, backend: Any, spec_name: str) -> None:
+    """Fail with both names when the backend's device cannot apply the run's optimizer."""
+    if backend.optimizers is not None and optimizer not in backend.optimizers:
+        raise IncompatibleError(
+            f"backend {backend.name!r} (spec {spec_name!r}) cannot apply optimizer "
+            f"{optimizer!r}: its device supports {', '.join(sorted(backend.optimizers))} "
+            f"(use --optimizer {sorted(backend.optimizers)[0]})")
+
+
 def accuracy(method: Any, x: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
     correct = 0
     for i in range(0, len(x), batch):
@@ -58,6 +67,7 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     backend = pm.backend(spec.backend)
     method_info = pm.method(config.method)
     check_compatible(method_info, backend, spec.name)
+    check_optimizer(config.optimizer, backend, spec.name)
     kernels = pm.compute_kernels(spec)
     cost = pm.cost_model(spec)
     data: Dataset = pm.dataset(config.dataset)
@@ -73,7 +83,7 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     optimizer = make_optimizer(config.optimizer, config.momentum)
     device = backend.device(spec, kernels, rng["device"], trace, optimizer,
                             primitives=backend.primitives)
-    hyper = {"lr": config.lr, **dict(config.options)}
+    hyper = {"lr": config.lr, "optimizer": config.optimizer, **dict(config.options)}
     method = method_info.factory(model, device, rng["init"], hyper)
     method.initialize()
 

@@ -128,7 +128,11 @@ class _Target:
 
         key = (hardware, method, seed)
         if key not in self._runs:
-            config = RunConfig(hardware=hardware, method=method, seed=seed, **TINY_RUN)
+            backend = self.pm.backend(self.pm.load_spec(hardware).backend)
+            optimizer = "adam" if backend.optimizers is None or "adam" in backend.optimizers \
+                else sorted(backend.optimizers)[0]
+            config = RunConfig(hardware=hardware, method=method, seed=seed, optimizer=optimizer,
+                               **TINY_RUN)
             self._runs[key] = run(config, plugins=self.pm)
         return self._runs[key]
 

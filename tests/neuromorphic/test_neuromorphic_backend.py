@@ -1,0 +1,98 @@
+"""Neuromorphic backend: refusals, fixed-point synapses, event-driven cost, accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xpusim
+from xpusim.core.errors import IncompatibleError
+from xpusim.core.scheduler import check_compatible, price_primitive
+
+LOIHI_SYNOP_J = 23.6e-12
+LOIHI_NEURON_J = 81e-12
+
+
+def test_backprop_is_refused_naming_the_missing_primitive(pm):
+    with pytest.raises(IncompatibleError, match=r"method 'backprop' needs primitive\(s\) mvm_t "
+                                                r"which backend 'neuromorphic' \(spec 'loihi'\)"):
+        check_compatible(pm.method("backprop"), pm.backend("neuromorphic"), "loihi")
+    with pytest.raises(IncompatibleError, match="needs primitive"):
+        xpusim.run(hardware="loihi", method="backprop", epochs=1, pm=pm)
+
+
+def test_optimizers_the_learning_engine_lacks_are_refused(pm):
+    with pytest.raises(IncompatibleError, match=r"cannot apply optimizer .adam.: its device supports sgd "
+                                                r"\(use --optimizer sgd\)"):
+        xpusim.run(hardware="loihi", method="dfa", epochs=1, pm=pm)
+
+
+def test_synapses_are_fixed_point_and_saturate(pm):
+    r = xpusim.run(hardware="loihi", method="dfa", optimizer="sgd", lr=0.05, epochs=1, pm=pm)
+    assert r.status == "ok"
+    from xpusim.core.scheduler import STREAMS  # noqa: F401 - the device is rebuilt below
+
+    spec = pm.load_spec("loihi", ["weight_bits=4"])
+    backend = pm.backend("neuromorphic")
+    from xpusim.core.optim import SGD
+
+    dev = backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
+                         optimizer=SGD(), primitives=backend.primitives)
+    w = np.random.default_rng(1).standard_normal((8, 5)).astype(np.float32)
+    dev.place(0, w)
+    q = dev.weights(0) / dev.w_scale[0]
+    np.testing.assert_array_equal(q, np.round(q))
+    assert np.abs(q).max() <= 7
+    dev.update(0, np.ones((4, 8), np.float32), np.full((4, 5), 1e6, np.float32), lr=1.0)
+    assert np.abs(dev.weights(0) / dev.w_scale[0]).max() == 7  # saturated, not wrapped
+
+
+def test_mvm_cost_counts_events_written_out(pm):
+    m, n, k, activity = 10, 300, 64, 0.25
+    spec, ledger = price_primitive(pm, "loihi", "mvm", (m, n, k), activity=activity)
+    events = activity * m * k * 16
+    e = ledger.by_component()
+    assert e["synaptic_ops"] == pytest.approx(events * n * LOIHI_SYNOP_J)
+    assert e["neurons"] == pytest.approx(m * n * 16 * LOIHI_NEURON_J)
+    assert ledger.extra_totals()["spikes"] == pytest.approx(events)
+    half = price_primitive(pm, "loihi", "mvm", (m, n, k), activity=activity / 2)[1]
+    assert half.by_component()["synaptic_ops"] == pytest.approx(e["synaptic_ops"] / 2)
+
+
+def test_mvm_t_cannot_be_priced_here(pm):
+    with pytest.raises(IncompatibleError, match="does not support primitive 'mvm_t'"):
+        price_primitive(pm, "loihi", "mvm_t", (4, 4, 4))
+
+
+def test_sparser_activity_costs_less(pm):
+    runs = {th: xpusim.run(hardware="loihi", method="dfa", optimizer="sgd", lr=0.05, epochs=1,
+                           set=[f"threshold={th}"], pm=pm) for th in (1.0, 3.0)}
+    dense, sparse = runs[1.0], runs[3.0]
+    assert sparse.training["counters"]["spikes"] < 0.6 * dense.training["counters"]["spikes"]
+    assert (sparse.training["energy_by_component_j"]["synaptic_ops"]
+            < dense.training["energy_by_component_j"]["synaptic_ops"])
+    assert sparse.inference_per_sample["energy_j"] < dense.inference_per_sample["energy_j"]
+
+
+def test_graded_spikes_take_one_timestep(pm):
+    spec, ledger = price_primitive(pm, "loihi2", "mvm", (1, 10, 10))
+    assert ledger.extra_totals()["timesteps"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hardware", ["loihi", "loihi2"])
+def test_dfa_with_8_bit_synapses_within_3_points_of_float(pm, hardware):
+    def acc(hw):
+        return np.mean([xpusim.run(hardware=hw, method="dfa", optimizer="sgd", lr=0.05,
+                                   epochs=10, seed=s, pm=pm).final_test_accuracy for s in (0, 1)])
+
+    assert acc(hardware) >= acc("h100-sxm") - 0.03
+
+
+@pytest.mark.slow
+def test_oja_on_graded_spikes_within_3_points_of_float(pm):
+    def acc(hw):
+        return np.mean([xpusim.run(hardware=hw, method="oja", optimizer="sgd", lr=0.05,
+                                   epochs=10, seed=s, pm=pm).final_test_accuracy for s in (0, 1)])
+
+    assert acc("loihi2") >= acc("h100-sxm") - 0.03
