@@ -32,7 +32,7 @@ from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod, XpusimError
 from xpusim.core.models import activate, activation_grad
 
-from ._local import check_options, option, softmax_error
+from ._local import check_options, choose_lr, option, softmax_error
 
 REFERENCE = ("Hinton, The Forward-Forward Algorithm: Some Preliminary Investigations, "
              "arXiv:2212.13345 (2022)")
@@ -55,17 +55,20 @@ class ForwardForward(TrainingMethod):
 
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
-    default_lr = 3e-3  # Adam
+    default_lr = 3e-3  # Adam (softmax readout)
+    default_lr_sgd = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
 
     def initialize(self) -> None:
         check_options(self, ("threshold", "predict", "label_features", "hidden_lr"))
+        choose_lr(self)
         super().initialize()
         m = self.model
         if m.n_layers < 2:
             raise XpusimError(f"forward-forward: needs at least one hidden layer (got {m.name})")
         classes, features = m.sizes[-1], m.sizes[0]
         self.threshold = option(self.hyper, "threshold", 0.5)
-        self.hidden_lr = option(self.hyper, "hidden_lr", 0.1)
+        mu = float(getattr(self.device.optimizer, "momentum", 0.0))  # heavy ball: x 1/(1 - mu)
+        self.hidden_lr = option(self.hyper, "hidden_lr", 0.1 * (1.0 - mu))
         self.mode = str(self.hyper.get("predict", "goodness"))
         if self.mode not in ("softmax", "goodness"):
             raise XpusimError(f"forward-forward: option predict={self.mode!r}: expected "

@@ -39,6 +39,7 @@ class Oja(HebbianReadout, TrainingMethod):
     OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
     default_lr = 1e-2  # readout, with Adam
+    default_lr_sgd = 3.0  # readout with sgd: its inputs relu(w·x̂) are small (|w|, |x̂| ~ 1)
     hidden_default_lr = 0.05
     normalize_from = 0  # every hidden input at unit length: η·y² ≤ η·|w|² stays < 2
 
