@@ -67,6 +67,7 @@ def test_registered_with_reference_and_no_mvm_t(pm, name):
     info = pm.method(name)
     assert info.primitives == {"mvm", "update"}
     assert "mvm_t" not in info.factory.needs
+    assert "between" in info.factory.state or "at a time" in info.factory.state  # declared
     assert any(year in info.doc for year in ("1982", "2016", "2019", "2022")), info.doc
 
 

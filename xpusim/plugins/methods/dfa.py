@@ -19,8 +19,8 @@ import numpy as np
 from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod
 
-from ._local import (FEEDBACK_BASE, check_options, choose_lr, derivative_from_output, forward_outputs,
-                     option, place_feedback, softmax_error)
+from ._local import (FEEDBACK_BASE, check_options, choose_lr, derivative_from_output,
+                     forward_outputs, option, place_feedback, softmax_error)
 
 REFERENCE = ("Nøkland, Direct Feedback Alignment Provides Learning in Deep Neural Networks, "
              "NeurIPS 2016")
@@ -34,6 +34,9 @@ class DirectFeedbackAlignment(TrainingMethod):
 
     name = "dfa"
     needs = frozenset({"mvm", "update"})
+    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
+             "the passes: each layer's input")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
     default_lr_sgd = 0.3  # --optimizer sgd (on-chip learning engines); momentum: x (1 - mu)
 

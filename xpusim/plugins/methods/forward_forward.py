@@ -55,6 +55,9 @@ class ForwardForward(TrainingMethod):
 
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
+    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    state = ("weights and biases; one layer's input and output at a time (positive, then "
+             "negative pass)")
     default_lr = 3e-3  # Adam (softmax readout)
     default_lr_sgd = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
 

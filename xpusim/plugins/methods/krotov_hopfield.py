@@ -14,7 +14,8 @@ has one hidden layer; with more, each further layer sees the one below scaled to
 
 Only p = 2 is expressible through device primitives (other p need |W|^(p-1)·sign(W) in the
 product, a different matrix from the one stored); other values are refused with a message.
-Δ = 0.4 and k = 2 follow the authors' code (github.com/DimaKrotov/Biological_Learning). The learning-rate schedule of the code (linear annealing, steps scaled by max |ΔW|)
+Δ = 0.4 and k = 2 follow the authors' code (github.com/DimaKrotov/Biological_Learning). The
+learning-rate schedule of the code (linear annealing, steps scaled by max |ΔW|)
 is replaced by the device's optimizer (Adam by default) at ``hidden_lr``.
 """
 
@@ -33,12 +34,16 @@ REFERENCE = ("Krotov & Hopfield, Unsupervised learning by competing hidden units
 
 class KrotovHopfield(HebbianReadout, TrainingMethod):
     """Options: ``delta`` (anti-Hebbian strength Δ), ``k`` (rank that gets -Δ), ``n`` (power
-    of the rectified hidden response the readout sees; paper 4.5, default 1), ``p`` (Lebesgue norm; only 2),
+    of the rectified hidden response the readout sees; paper 4.5, default 1), ``p`` (Lebesgue
+    norm; only 2),
     ``hidden_lr``, ``hidden_batches``."""
 
     name = "krotov-hopfield"
     OPTIONS = ("delta", "k", "n", "p", "hidden_lr", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
+    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
+             "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
     default_lr_sgd = 0.03  # readout with sgd
     hidden_default_lr = 0.1

@@ -38,6 +38,9 @@ class Oja(HebbianReadout, TrainingMethod):
     name = "oja"
     OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
+    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
+             "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
     default_lr_sgd = 3.0  # readout with sgd: its inputs relu(w·x̂) are small (|w|, |x̂| ~ 1)
     hidden_default_lr = 0.05
