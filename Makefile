@@ -11,8 +11,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job on built-in defaults
-	$(VENV)/bin/xpusim run --hardware h100-sxm --method backprop --model mlp:64-256-10 --dataset digits --epochs 20
+demo: $(STAMP)  ## the main job on built-in defaults: every built-in hardware class x the methods it runs
+	$(VENV)/bin/xpusim compare --out xpusim-report
 
 test: $(STAMP)  ## the whole test suite (slow-marked tests included)
 	$(PY) -m pytest -q -p no:cacheprovider
