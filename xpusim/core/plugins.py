@@ -119,29 +119,27 @@ class Plugins:
             dirs += [Path(d) for d in self._call(impl, "xpusim_spec_dirs") or []]
         return dirs
 
+    @staticmethod
+    def _lookup(table: dict[str, Any], kind: str, name: str) -> Any:
+        if name not in table:
+            raise UnknownNameError(kind, name, table)
+        return table[name]
+
     def backend(self, name: str) -> BackendInfo:
-        if name not in self.backends:
-            raise UnknownNameError("backend", name, self.backends)
-        return self.backends[name]
+        return self._lookup(self.backends, "backend", name)
 
     def method(self, name: str) -> MethodInfo:
-        if name not in self.methods:
-            raise UnknownNameError("method", name, self.methods)
-        return self.methods[name]
+        return self._lookup(self.methods, "method", name)
 
     def dataset(self, name: str) -> Any:
         """Load data set ``name`` or ``name:ARG``."""
         base, _, arg = name.partition(":")
-        if base not in self.datasets:
-            raise UnknownNameError("data set", base, self.datasets)
-        return self.datasets[base].load(arg or None)
+        return self._lookup(self.datasets, "data set", base).load(arg or None)
 
     def model(self, name: str) -> Any:
         """Parse a model name such as ``mlp:64-256-10``."""
         prefix, _, args = name.partition(":")
-        if prefix not in self.models:
-            raise UnknownNameError("model family", prefix, self.models)
-        return self.models[prefix].parse(args)
+        return self._lookup(self.models, "model family", prefix).parse(args)
 
     # -- specs ---------------------------------------------------------------------------------
 
@@ -179,31 +177,27 @@ class Plugins:
 
     # -- kernels -------------------------------------------------------------------------------
 
-    def _first(self, hook_name: str, spec: Spec) -> tuple[Any, str]:
+    def _first(self, hook_name: str, spec: Spec, expected: type, what: str) -> tuple[Any, str]:
+        """The first non-None result of a kernel hook, and the plugin that gave it."""
         for impl in self._impls(hook_name):
             result = self._call(impl, hook_name, spec=spec)
-            if result is not None:
-                return result, impl.plugin_name
-        return None, ""
+            if result is None:
+                continue
+            if not isinstance(result, expected):
+                raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} returned "
+                                  f"{type(result).__name__}, expected {expected.__name__}")
+            return result, impl.plugin_name
+        raise PluginError(f"no plugin supplies {what} for spec {spec.name!r} "
+                          f"(backend {spec.backend!r})")
 
     def compute_kernels(self, spec: Spec) -> KernelSet:
         """The compute kernels for ``spec`` (error when no plugin supplies them)."""
-        kernels, who = self._first("xpusim_compute_kernels", spec)
-        if not isinstance(kernels, KernelSet):
-            raise PluginError(f"no plugin supplies compute kernels for spec {spec.name!r} "
-                              f"(backend {spec.backend!r})" if kernels is None else
-                              f"plugin {who!r}: xpusim_compute_kernels returned "
-                              f"{type(kernels).__name__}, expected KernelSet")
+        kernels, who = self._first("xpusim_compute_kernels", spec, KernelSet, "compute kernels")
         return kernels.stamped(who)
 
     def cost_model(self, spec: Spec) -> CostModel:
         """The cost model for ``spec`` (error when no plugin supplies one)."""
-        cost, who = self._first("xpusim_cost_kernels", spec)
-        if not isinstance(cost, CostModel):
-            raise PluginError(f"no plugin supplies cost kernels for spec {spec.name!r} "
-                              f"(backend {spec.backend!r})" if cost is None else
-                              f"plugin {who!r}: xpusim_cost_kernels returned "
-                              f"{type(cost).__name__}, expected CostModel")
+        cost, who = self._first("xpusim_cost_kernels", spec, CostModel, "cost kernels")
         return cost if cost.provider else attrs.evolve(cost, provider=who)
 
 

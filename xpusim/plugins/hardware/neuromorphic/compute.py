@@ -21,15 +21,21 @@ from numba import njit
 
 
 @njit(cache=True)
+def _drive(value, scale):
+    """(|u| clipped to 1, sign >= 0) of the input current u = value / scale; NaN drives 0."""
+    u = np.float64(value) / scale
+    if u != u:
+        u = 0.0
+    return min(abs(u), 1.0), u >= 0
+
+
+@njit(cache=True)
 def encode_rate(x, scale, timesteps, out):
     """Spike counts of integrate-and-fire neurons driven by x/scale for ``timesteps`` steps."""
     xf = x.ravel()
     of = out.ravel()
     for i in range(xf.size):
-        u = np.float64(xf[i]) / scale
-        if u != u:
-            u = 0.0
-        a = min(abs(u), 1.0)
+        a, positive = _drive(xf[i], scale)
         v = 0.0
         c = 0
         for _ in range(timesteps):
@@ -37,7 +43,7 @@ def encode_rate(x, scale, timesteps, out):
             if v >= 1.0:
                 c += 1
                 v -= 1.0
-        of[i] = c if u >= 0 else -c
+        of[i] = c if positive else -c
 
 
 @njit(cache=True)
@@ -46,12 +52,9 @@ def encode_graded(x, scale, levels, out):
     xf = x.ravel()
     of = out.ravel()
     for i in range(xf.size):
-        u = np.float64(xf[i]) / scale
-        if u != u:
-            u = 0.0
-        a = min(abs(u), 1.0)
-        c = np.rint(a * levels)
-        of[i] = np.int32(c) if u >= 0 else -np.int32(c)
+        a, positive = _drive(xf[i], scale)
+        c = np.int32(np.rint(a * levels))
+        of[i] = c if positive else -c
 
 
 @njit(cache=True)
