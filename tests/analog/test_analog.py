@@ -1,0 +1,171 @@
+"""Analog backend: ideal limit, non-idealities, drift, capacity, specs, training modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xpusim.core.plugins import get_plugin_manager
+from xpusim.core.results import RunConfig
+from xpusim.core.scheduler import run
+from xpusim.core.specs import SpecError, read_toml, uncited
+
+SPECS = Path(__file__).parents[2] / "xpusim" / "hardware_specs"
+ALL_OFF = ("dac.enabled=false", "adc.enabled=false", "noise.out_noise_std=0",
+           "noise.w_noise_std=0", "noise.stuck_fraction=0", "tile.ir_drop=0",
+           "pcm.prog_noise_scale=0", "pcm.drift_scale=0", "pcm.read_noise_scale=0",
+           "drift_compensation=none", "hwa_noise_scale=0")
+
+
+@pytest.fixture(scope="module")
+def pm():
+    return get_plugin_manager()
+
+
+def make_device(pm, overrides=(), seed=0):
+    spec = pm.load_spec("pcm-hermes", tuple(overrides))
+    backend = pm.backend("analog")
+    return backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(seed),
+                          primitives=backend.primitives)
+
+
+def _w(rng, k=600, n=300):
+    return (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+
+
+def test_all_nonidealities_off_equals_fp32(pm):
+    rng = np.random.default_rng(1)
+    w, x, e = _w(rng), rng.standard_normal((17, 600)).astype(np.float32), \
+        rng.standard_normal((17, 300)).astype(np.float32)
+    dev = make_device(pm, ALL_OFF + ("inference_time_s=86400",))
+    dev.place(0, w)
+    dev.prepare_inference()
+    y = dev.mvm(0, x, "inference")
+    ref = x.astype(np.float64) @ w
+    assert np.abs(y - ref).max() <= 1e-5 * np.abs(ref).max()
+    yt = dev.mvm_t(0, e, "inference")
+    ref_t = e.astype(np.float64) @ w.T
+    assert np.abs(yt - ref_t).max() <= 1e-5 * np.abs(ref_t).max()
+
+
+@pytest.mark.parametrize("on", ["dac.enabled=true", "adc.enabled=true", "noise.out_noise_std=0.05",
+                                "noise.w_noise_std=0.02", "noise.stuck_fraction=0.05",
+                                "tile.ir_drop=0.1", "pcm.prog_noise_scale=1",
+                                "pcm.read_noise_scale=1"])
+def test_each_nonideality_changes_the_result(pm, on):
+    rng = np.random.default_rng(2)
+    w, x = _w(rng), rng.uniform(-1, 1, (8, 600)).astype(np.float32)
+    dev = make_device(pm, ALL_OFF + (on,))
+    dev.place(0, w)
+    dev.prepare_inference()
+    y = dev.mvm(0, x, "inference")
+    err = np.abs(y - x.astype(np.float64) @ w).max() / np.abs(x @ w).max()
+    assert 1e-5 < err < 2.0  # stuck-on devices read as a full-scale weight
+
+
+def test_adc_saturates(pm):
+    dev = make_device(pm, ALL_OFF + ("adc.enabled=true", "adc.output_bound=2"))
+    w = np.ones((256, 4), np.float32)
+    dev.place(0, w)
+    dev.prepare_inference()
+    y = dev.mvm(0, np.ones((1, 256), np.float32), "inference")
+    np.testing.assert_allclose(y, 2.0, rtol=1e-6)  # 256 rows fully on, clipped at 2
+
+
+def test_drift_lowers_output_and_global_compensation_restores_it(pm):
+    rng = np.random.default_rng(3)
+    w, x = _w(rng, 256, 64), rng.uniform(0, 1, (64, 256)).astype(np.float32)
+    ref = x @ w
+    gains = {}
+    for comp in ("none", "global", "column"):
+        dev = make_device(pm, ("inference_time_s=31536000", f"drift_compensation={comp}",
+                               "adc.enabled=false", "noise.out_noise_std=0"))
+        dev.place(0, w)
+        dev.prepare_inference()
+        y = dev.mvm(0, x, "inference")
+        gains[comp] = float((y * ref).sum() / (ref * ref).sum())
+    assert gains["none"] < 0.6  # nu ~ 0.05-0.1 over a year: (1.6e6)^-0.07 ~ 0.37
+    assert abs(gains["global"] - 1) < 0.1 and abs(gains["column"] - 1) < 0.1
+
+
+def test_same_seed_bit_identical(pm):
+    rng = np.random.default_rng(4)
+    w, x = _w(rng), rng.standard_normal((8, 600)).astype(np.float32)
+    ys = []
+    for _ in range(2):
+        dev = make_device(pm, ("noise.w_noise_std=0.02",), seed=7)
+        dev.place(0, w)
+        dev.prepare_inference()
+        ys.append(dev.mvm(0, x, "inference"))
+    np.testing.assert_array_equal(ys[0], ys[1])
+
+
+def test_model_larger_than_chip_pays_reprogramming(pm):
+    dev = make_device(pm, ("tile.tiles_on_chip=2",))
+    dev.place(0, np.zeros((600, 300), np.float32))  # 3 x 2 = 6 tiles > 2
+    dev.prepare_inference()
+    n_before = len(dev.trace)
+    dev.mvm(0, np.ones((4, 600), np.float32), "inference")
+    prims = dev.trace.column("primitive")[n_before:]
+    assert 5 in prims  # a write row (PRIMITIVES index of "write") precedes the mvm
+
+
+@pytest.mark.parametrize("override, message", [
+    ("adc.bits=0", "adc.bits: must be > 0, found 0"),
+    ("pcm.g_max_us=0", "pcm.g_max_us: must be > 0, found 0.0"),
+    ("tile.rows=4096", "tile.rows: tile 4096x256 is larger than the chip's largest crossbar"),
+    ("noise.out_noise_std=-0.1", "noise.out_noise_std: must be >= 0, found -0.1"),
+])
+def test_bad_specs_rejected_clearly(pm, override, message):
+    with pytest.raises(SpecError) as err:
+        pm.load_spec("pcm-hermes", (override,))
+    assert message in str(err.value)
+    assert "pcm-hermes.toml" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["pcm-hermes", "reram-generic", "aihwkit-defaults"])
+def test_specs_load_and_are_cited(pm, name):
+    assert pm.load_spec(name).backend == "analog"
+    assert uncited(read_toml(SPECS / f"{name}.toml")) == []
+
+
+def test_price_counts_conversions_and_summarizes(pm):
+    from xpusim.core.trace import Trace
+    spec = pm.load_spec("pcm-hermes")
+    cm = pm.cost_model(spec)
+    t = Trace()
+    t.add("inference", 0, "mvm", 10, 512, 512, 8, "analog")
+    c = t.columns()
+    n = len(t)
+    time_s, energy = np.zeros(n), np.zeros((n, len(cm.components)))
+    extras = np.zeros((n, len(cm.extras)))
+    cm.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
+             c["count"], c["activity"], cm.params, time_s, energy, extras)
+    ex = dict(zip(cm.extras, extras[0]))
+    assert ex["adc_conversions"] == 10 * 512 * 2      # 2 row tiles, one conversion per column
+    assert ex["dac_conversions"] == 10 * 512 * 2      # 2 column tiles driven by each input
+    assert ex["tile_reads"] == 10 * 4
+    np.testing.assert_allclose(time_s[0], 10 * 133e-9)
+    s = cm.summarize({"macs": ex["macs"], "time_s": time_s[0], "energy_j": energy[0].sum()})
+    assert s["tops"] > 1 and s["tops_per_w"] > 1
+
+
+def test_hardware_aware_run_programs_at_deploy(pm):
+    r = run(RunConfig(hardware="pcm-hermes", epochs=1), plugins=pm)
+    assert r.status == "ok" and r.final_test_accuracy > 0.5
+    assert r.deploy["energy_by_component_j"]["write"] > 0
+    assert r.training["energy_by_component_j"]["write"] < r.deploy["energy_by_component_j"]["write"]
+
+
+@pytest.mark.slow
+def test_in_situ_training_close_to_digital(pm):
+    cfg = dict(epochs=10, optimizer="sgd", lr=0.05, seed=0)
+    digital = run(RunConfig(hardware="h100-sxm", **cfg), plugins=pm).final_test_accuracy
+    r = run(RunConfig(hardware="pcm-hermes", overrides=("training_mode=in-situ",), **cfg),
+            plugins=pm)
+    # aihwkit-default constant-step device: dw_min 0.001 over [-0.6, 0.6] = 1200 states
+    assert r.final_test_accuracy > digital - 0.05
+    assert r.training["energy_by_component_j"]["write"] > 0
+    assert r.training["counters"]["update_pulses"] > 0

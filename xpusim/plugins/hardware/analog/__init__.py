@@ -1,0 +1,36 @@
+"""Analog in-memory-computing backend: crossbar tiles, DAC/ADC, PCM drift, in-situ pulses."""
+
+from xpusim import hookimpl
+from xpusim.core import BackendInfo, CostModel, KernelSet
+
+from . import compute, cost, params
+from .device import AnalogDevice
+from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
+
+BACKEND = "analog"
+
+
+@hookimpl
+def xpusim_register_backends():
+    return [BackendInfo(BACKEND, params=params.AnalogParams, device=AnalogDevice,
+                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid")]
+
+
+@hookimpl(trylast=True)
+def xpusim_compute_kernels(spec):
+    if spec.backend != BACKEND:
+        return None
+    return KernelSet(dac=compute.dac, periphery=compute.periphery,
+                     pulse_update=compute.pulse_update)
+
+
+@hookimpl(trylast=True)
+def xpusim_cost_kernels(spec):
+    if spec.backend != BACKEND:
+        return None
+    p = spec.params
+    return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
+                     extras=cost.EXTRAS, static_power_w=p.static_power_w,
+                     price_usd_per_hour=p.price_usd_per_hour, summarize=cost.summarize,
+                     boundary="device: one analog chip (tiles + periphery); host excluded")

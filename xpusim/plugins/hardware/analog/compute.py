@@ -1,0 +1,120 @@
+"""Analog numerics kernels (numba): DAC, tile periphery (noise + ADC + digital sum), pulses.
+
+The crossbar product itself is a float32 BLAS product per row tile of the normalised
+conductance difference (G+ - G-)/g_max; everything the hardware adds around it lives here:
+
+* ``dac``: inputs per row tile scaled by max|x| (dynamic input scaling, aihwkit
+  ``noise_management=ABS_MAX``), clipped to +-bound and rounded to ``bits`` (sign included,
+  ``2^(bits-1)-1`` levels a side, aihwkit ``inp_res = 1/(2^bits-2)``, REFERENCES E12).
+* ``periphery``: per tile partial sum + Gaussian read noise (additive output noise and per-read
+  conductance noise folded into one draw: for independent weight noise sigma_w per cell the
+  column current has std sigma_w*||x||_2, exactly Gaussian), ADC saturation at +-bound and
+  rounding to ``bits`` (``2^bits-2`` steps over the range, E12), then digital rescaling by the
+  input scale and per-column weight scale/drift-compensation gain, summed over row tiles.
+* ``pulse_update``: signed coincidence counts applied to pulsed devices with constant-step or
+  soft-bounds response, up/down asymmetry, cycle-to-cycle spread and per-device bounds
+  (aihwkit ConstantStep / SoftBounds devices, REFERENCES E13).
+
+Randomness is drawn by the device from its seeded Generator and passed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
+    """x (m,k) -> xq (m,k) DAC codes in [-bound, bound]; scale (T,m) digital input scale;
+    norm (T,m) L2 norm of each quantized tile input (for per-read conductance noise)."""
+    m, k = x.shape
+    t_count = scale.shape[0]
+    levels = float(2 ** (bits - 1) - 1)
+    for i in prange(m):
+        for t in range(t_count):
+            lo = t * rows
+            hi = min(k, lo + rows)
+            s = 1.0
+            if dynamic:
+                a = 0.0
+                for j in range(lo, hi):
+                    v = abs(x[i, j])
+                    if v > a:
+                        a = v
+                s = a / bound if a > 0.0 else 1.0
+            acc = 0.0
+            for j in range(lo, hi):
+                v = x[i, j] / s
+                if enabled:
+                    if v > bound:
+                        v = bound
+                    elif v < -bound:
+                        v = -bound
+                    v = np.round(v / bound * levels) * bound / levels
+                xq[i, j] = v
+                acc += v * v
+            scale[t, i] = s
+            norm[t, i] = np.sqrt(acc)
+
+
+@njit(cache=True, parallel=True)
+def periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
+    """partial (T,m,n) tile currents, noise (T,m,n) standard normals, noise_std (T,m),
+    scale (T,m), col_gain (n) -> out (m,n) = sum_t ADC(partial + std*noise) * scale * gain."""
+    t_count, m, n = partial.shape
+    step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
+    for i in prange(m):
+        for j in range(n):
+            out[i, j] = 0.0
+        for t in range(t_count):
+            sd = noise_std[t, i]
+            s = scale[t, i]
+            for j in range(n):
+                v = partial[t, i, j] + sd * noise[t, i, j]
+                if adc_enabled:
+                    if v > adc_bound:
+                        v = adc_bound
+                    elif v < -adc_bound:
+                        v = -adc_bound
+                    v = np.round(v / step) * step
+                out[i, j] += v * s * col_gain[j]
+
+
+@njit(cache=True)
+def pulse_update(w, n_up, n_down, dw_up, dw_down, w_lo, w_hi, c2c_up, c2c_down, c2c_std, soft):
+    """Apply n_up potentiating then n_down depressing pulses to each device of w (in place).
+
+    constant-step: w += n*dw (*(1 + c2c_std*sqrt(n)*z) for the summed cycle-to-cycle spread),
+    clipped to [w_lo, w_hi]. soft-bounds: each pulse moves dw*(1 - w/w_hi) up or
+    dw*(1 - w/w_lo) down; n pulses in closed form w_hi - (w_hi - w)(1 - dw/w_hi)^n.
+    """
+    k, n = w.shape
+    for i in range(k):
+        for j in range(n):
+            v = w[i, j]
+            nu = n_up[i, j]
+            nd = n_down[i, j]
+            hi = w_hi[i, j]
+            lo = w_lo[i, j]
+            if nu > 0.0:
+                du = dw_up[i, j] * (1.0 + c2c_std * c2c_up[i, j] / np.sqrt(nu))
+                if du < 0.0:
+                    du = 0.0
+                if soft:
+                    v = hi - (hi - v) * (1.0 - du / hi) ** nu
+                else:
+                    v = v + nu * du
+            if nd > 0.0:
+                dd = dw_down[i, j] * (1.0 + c2c_std * c2c_down[i, j] / np.sqrt(nd))
+                if dd < 0.0:
+                    dd = 0.0
+                if soft:
+                    v = lo - (lo - v) * (1.0 + dd / lo) ** nd
+                else:
+                    v = v - nd * dd
+            if v > hi:
+                v = hi
+            elif v < lo:
+                v = lo
+            w[i, j] = v

@@ -1,0 +1,124 @@
+"""Analog cost kernel: tile reads, DAC/ADC conversions, weight programming, digital periphery.
+
+mvm / mvm_t (analog), per input vector, with T_in = ceil(inputs/rows_in) x T_out =
+ceil(outputs/cols_out) tiles (mvm_t swaps rows and columns):
+  time   = (read_time + columns_per_adc x adc_conversion_time) x ceil(tiles / tiles_on_chip)
+           (tiles in parallel; the ADCs of a tile are shared by ``columns_per_adc`` columns)
+  energy = dac: inputs x T_out x E_dac; array: inputs x outputs x E_cell_read;
+           adc: outputs x T_in x Walden FoM x 2^bits (REFERENCES E15, E16);
+           digital: outputs x (T_in + 1) ops (partial sums + scaling) x E_op.
+write (analog): program-and-verify of 2 cells (G+, G-) per weight:
+  energy = 2 k n x iterations x E_pulse; time = rows used x iterations x t_pulse (tiles parallel).
+update (analog, in-situ/hybrid): m x BL pulse slots, whole array in parallel;
+  energy = activity x m x BL x k x n x E_update_pulse (activity = fraction of slots that fired).
+fp32 rows (digital periphery): ops x E_op, ops / throughput; fp32 writes: SRAM bytes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from xpusim.core.trace import FORMAT, PRIMITIVE
+
+COMPONENTS = ("dac", "array", "adc", "digital", "write")
+EXTRAS = ("adc_conversions", "dac_conversions", "tile_reads", "macs", "programming_pulses",
+          "update_pulses", "tile_reprogrammings")
+(ROWS, COLS, TILES, READ_T, CELL_E, DAC_E, ADC_E, ADC_T, COLS_PER_ADC, OP_E, OPS_S, SRAM_E,
+ PV_ITER, PV_E, PV_T, BL, UP_E, UP_T) = range(18)
+N_PARAMS = 18
+
+P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
+                                     PRIMITIVE["write"])
+F_ANALOG = FORMAT["analog"]
+
+
+def pack(p) -> np.ndarray:
+    """Spec numbers in SI units, in the order ``price`` reads them."""
+    v = np.zeros(N_PARAMS)
+    v[ROWS], v[COLS], v[TILES] = p.tile.rows, p.tile.cols, p.tile.tiles_on_chip
+    v[READ_T] = p.tile.read_time_ns * 1e-9
+    v[CELL_E] = p.tile.cell_read_energy_fj * 1e-15
+    v[DAC_E] = p.dac.energy_pj * 1e-12
+    v[ADC_E] = p.adc.walden_fom_fj * 1e-15 * 2.0 ** p.adc.bits
+    v[ADC_T] = p.adc.conversion_time_ns * 1e-9
+    v[COLS_PER_ADC] = p.adc.columns_per_adc
+    v[OP_E] = p.digital_op_energy_pj * 1e-12
+    v[OPS_S] = p.digital_ops_per_s
+    v[SRAM_E] = p.sram_energy_pj_per_byte * 1e-12
+    v[PV_ITER] = p.pcm.program_verify_iterations
+    v[PV_E] = p.pcm.program_pulse_energy_pj * 1e-12
+    v[PV_T] = p.pcm.program_pulse_time_ns * 1e-9
+    v[BL] = p.pulsed.pulse_train_length
+    v[UP_E] = p.pulsed.pulse_energy_pj * 1e-12
+    v[UP_T] = p.pulsed.pulse_time_ns * 1e-9
+    return v
+
+
+@njit(cache=True, parallel=True)
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
+          extras):
+    """Price every trace row (module docstring); -1 marks an unpriceable row."""
+    for i in prange(phase.size):
+        prim = primitive[i]
+        reps = float(count[i])
+        mm, nn, kk = float(m[i]), float(n[i]), float(k[i])
+        if fmt[i] == F_ANALOG and (prim == P_MVM or prim == P_MVM_T):
+            rin = params[ROWS] if prim == P_MVM else params[COLS]
+            cout = params[COLS] if prim == P_MVM else params[ROWS]
+            t_in = math.ceil(kk / rin)
+            t_out = math.ceil(nn / cout)
+            tiles = t_in * t_out
+            rounds = math.ceil(tiles / params[TILES])
+            t_vec = (params[READ_T] + min(params[COLS_PER_ADC], cout) * params[ADC_T]) * rounds
+            time_s[i] = mm * t_vec * reps
+            dac = mm * kk * t_out
+            adc = mm * nn * t_in
+            ops = mm * nn * (t_in + 1.0)
+            energy_j[i, 0] = dac * params[DAC_E] * reps
+            energy_j[i, 1] = mm * kk * nn * params[CELL_E] * reps
+            energy_j[i, 2] = adc * params[ADC_E] * reps
+            energy_j[i, 3] = ops * params[OP_E] * reps
+            extras[i, 0] = adc * reps
+            extras[i, 1] = dac * reps
+            extras[i, 2] = mm * tiles * reps
+            extras[i, 3] = mm * nn * kk * reps
+        elif fmt[i] == F_ANALOG and prim == P_WRITE:
+            cells = 2.0 * kk * nn * mm
+            rows_used = min(kk, params[ROWS])
+            tiles = math.ceil(kk / params[ROWS]) * math.ceil(nn / params[COLS])
+            rounds = math.ceil(tiles / params[TILES])
+            time_s[i] = mm * rows_used * params[PV_ITER] * params[PV_T] * rounds * reps
+            energy_j[i, 4] = cells * params[PV_ITER] * params[PV_E] * reps
+            extras[i, 4] = cells * params[PV_ITER] * reps
+            extras[i, 6] = tiles * mm * reps
+        elif fmt[i] == F_ANALOG and prim == P_UPDATE:
+            slots = mm * params[BL]
+            pulses = activity[i] * slots * kk * nn
+            time_s[i] = slots * params[UP_T] * reps
+            energy_j[i, 4] = pulses * params[UP_E] * reps
+            energy_j[i, 3] = (mm * (kk + nn)) * params[OP_E] * reps  # pulse-train generation
+            extras[i, 5] = pulses * reps
+        elif prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:  # digital (fp32) product
+            ops = 2.0 * mm * nn * kk
+            time_s[i] = ops / params[OPS_S] * reps
+            energy_j[i, 3] = ops * params[OP_E] * reps
+            extras[i, 3] = mm * nn * kk * reps
+        elif prim == P_WRITE:  # digital weight copy into SRAM
+            nbytes = mm * nn * kk * bits[i] / 8.0
+            time_s[i] = nbytes / 64.0 / params[OPS_S] * reps
+            energy_j[i, 4] = nbytes * params[SRAM_E] * reps
+        else:  # elementwise / reduce in the digital periphery
+            ops = mm * kk
+            time_s[i] = ops / params[OPS_S] * reps
+            energy_j[i, 3] = (ops * params[OP_E] + mm * nn * bits[i] / 8.0 * params[SRAM_E]) * reps
+
+
+def summarize(totals):
+    """TOPS (2 ops per MAC) and TOPS/W over the priced rows."""
+    ops = 2.0 * totals.get("macs", 0.0)
+    t, e = totals.get("time_s", 0.0), totals.get("energy_j", 0.0)
+    return {"tops": ops / t / 1e12 if t > 0 else 0.0,
+            "tops_per_w": ops / e / 1e12 if e > 0 else 0.0}

@@ -1,0 +1,292 @@
+"""Analog runtime: weights as conductance pairs on crossbar tiles (PCM physics) or as pulsed
+devices (in-situ / hybrid training), read through DACs and ADCs.
+
+Modes (``training_mode``):
+* ``hardware-aware``: fp32 master weights and the digital optimizer; the training forward pass
+  runs through the analog model with programming noise injected per batch; weights are
+  programmed once (program-and-verify) in ``finalize_training`` (``deploy`` write rows).
+* ``in-situ``: the update is stochastic coincident pulse trains (BL slots, update management)
+  applied to pulsed devices (constant-step or soft-bounds); the digital optimizer is not used.
+* ``hybrid``: the optimizer's step accumulates digitally (chi); whole device steps are
+  transferred as pulses when |chi| exceeds dw_min (Nandakumar et al. 2020 mixed precision).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from xpusim.core import Device
+
+# REFERENCES E8-E10 (aihwkit PCMLikeNoiseModel)
+PROG_C = (0.26348, 1.965, -1.1731)
+PROG_G_REF_US = 25.0
+
+
+class AnalogDevice(Device):
+    """Crossbar tiles with DAC/ADC periphery (see module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        p = self.params
+        self.mode = p.training_mode
+        self.master: dict[int, np.ndarray] = {}   # hardware-aware: fp32 master weights
+        self.dirty: set[int] = set()
+        self.prog: dict[int, dict[str, np.ndarray]] = {}  # programmed PCM state
+        self.read: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # (Wn, col_gain) at t
+        self.w: dict[int, np.ndarray] = {}        # in-situ/hybrid device weights
+        self.dev: dict[int, dict[str, np.ndarray]] = {}
+        self.chi: dict[int, np.ndarray] = {}
+        self._activity: float | None = None
+        self.activation_bits = p.dac.bits
+
+    # -- formats and capacity --------------------------------------------------------------------
+
+    def operand_format(self, primitive, phase):
+        if primitive in ("mvm", "mvm_t"):
+            return self.params.dac.bits, "analog"
+        if primitive == "update":
+            return (32, "fp32") if self.mode == "hardware-aware" else (self.params.dac.bits,
+                                                                        "analog")
+        if primitive == "write":
+            digital = self.mode == "hardware-aware" and phase != "deploy"
+            return (32, "fp32") if digital else (self.params.dac.bits, "analog")
+        return 32, "fp32"
+
+    def activity(self, x):
+        a, self._activity = self._activity, None
+        return 1.0 if a is None else a
+
+    def tiles_needed(self) -> int:
+        t = self.params.tile
+        return sum(math.ceil(k / t.rows) * math.ceil(n / t.cols) for k, n in self.shapes.values())
+
+    def _charge_reprogramming(self, layer, phase):
+        """A model larger than the chip reprograms a layer's tiles before each use."""
+        if self.tiles_needed() > self.params.tile.tiles_on_chip:
+            k, n = self.shapes[layer]
+            self.trace.add(phase, layer, "write", 1, n, k, self.params.dac.bits, "analog")
+
+    # -- PCM programming, drift, read noise ------------------------------------------------------
+
+    def _program(self, layer, w):
+        p = self.params
+        rng = self.rng
+        scale = np.abs(w).max(axis=0).astype(np.float64)
+        scale[scale == 0] = 1.0
+        wn = w / scale
+        state = {"scale": scale}
+        for name, g in (("gp", np.maximum(wn, 0.0)), ("gm", np.maximum(-wn, 0.0))):
+            g = g.astype(np.float64)
+            sig = (PROG_C[0] + PROG_C[1] * g + PROG_C[2] * g * g) / PROG_G_REF_US
+            g_prog = np.maximum(g + p.pcm.prog_noise_scale * sig * rng.standard_normal(g.shape), 0)
+            gr = np.maximum(g, 1e-7)
+            mu = np.clip(-0.0155 * np.log(gr) + 0.0244, 0.049, 0.1)
+            sd = np.clip(-0.0125 * np.log(gr) - 0.0059, 0.008, 0.045)
+            nu = np.abs(mu + sd * rng.standard_normal(g.shape)) * p.pcm.drift_scale
+            if p.noise.stuck_fraction > 0:
+                u = rng.random(g.shape)
+                g_prog = np.where(u < p.noise.stuck_fraction / 2, 0.0, g_prog)
+                g_prog = np.where((u >= p.noise.stuck_fraction / 2) & (u < p.noise.stuck_fraction),
+                                  1.0, g_prog)
+            state[name], state["nu_" + name[1]], state["t_" + name] = g_prog, nu, g
+        state["ref"] = self._reference(state["gp"] - state["gm"])
+        self.prog[layer] = state
+
+    def _reference(self, wn):
+        """Drift-compensation readout: mean |current| per column (global: over all columns)."""
+        return np.abs(wn).mean(axis=0) + 1e-12
+
+    def _ir(self, k, n):
+        t = self.params.tile
+        if t.ir_drop == 0:
+            return 1.0
+        pos = (np.arange(n) % t.cols + 1) / t.cols
+        return 1.0 - t.ir_drop * pos[None, :]
+
+    def _read_state(self, layer):
+        """Weights as read at ``inference_time_s`` after programming (drift + 1/f noise)."""
+        p = self.params
+        s = self.prog[layer]
+        t = p.inference_time_s
+        g = {}
+        for name in ("gp", "gm"):
+            gd = s[name] * ((t + p.pcm.t0_s) / p.pcm.t0_s) ** (-s["nu_" + name[1]])
+            gt = np.maximum(s["t_" + name], 1e-7)
+            q = np.minimum(0.0088 / np.maximum(gt ** 0.65, 1e-3), 0.2)
+            sig = q * math.sqrt(math.log((t + p.pcm.t_read_s) / (2 * p.pcm.t_read_s)))
+            g[name] = gd + np.abs(gd) * p.pcm.read_noise_scale * sig * self.rng.standard_normal(
+                gd.shape)
+        wn = (g["gp"] - g["gm"]) * self._ir(*g["gp"].shape)
+        gain = s["scale"].copy()
+        if p.drift_compensation != "none":
+            ref = self._reference(wn)
+            if p.drift_compensation == "global":
+                gain *= s["ref"].mean() / ref.mean()
+            else:
+                gain *= s["ref"] / ref
+        self.read[layer] = (np.ascontiguousarray(wn, np.float32), gain.astype(np.float32))
+
+    # -- the analog read pipeline ----------------------------------------------------------------
+
+    def analog_mvm(self, x, wn, gain, rows):
+        """x (m,k) through DAC -> tiles of ``rows`` inputs -> noise -> ADC -> digital sum."""
+        p = self.params
+        x = np.ascontiguousarray(x, np.float32)
+        m, k = x.shape
+        n = wn.shape[1]
+        t_count = max(1, math.ceil(k / rows))
+        xq = np.empty_like(x)
+        scale = np.empty((t_count, m), np.float32)
+        norm = np.empty((t_count, m), np.float32)
+        self.kernels.dac(x, rows, p.dac.bits, p.dac.input_bound, p.dac.dynamic_scaling,
+                         p.dac.enabled, xq, scale, norm)
+        partial = np.empty((t_count, m, n), np.float32)
+        for t in range(t_count):
+            np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
+        std = np.sqrt(np.float32(p.noise.out_noise_std) ** 2
+                      + (np.float32(p.noise.w_noise_std) * norm) ** 2).astype(np.float32)
+        if p.noise.out_noise_std > 0 or p.noise.w_noise_std > 0:
+            noise = self.rng.standard_normal((t_count, m, n), dtype=np.float32)
+        else:
+            noise = np.zeros((t_count, m, n), np.float32)
+        out = np.empty((m, n), np.float32)
+        self.kernels.periphery(partial, noise, std, scale, np.ascontiguousarray(gain, np.float32),
+                               p.adc.enabled, p.adc.bits, p.adc.output_bound, out)
+        return out
+
+    def _weights_for(self, layer, phase):
+        """(normalised weights in [-1,1] as conductance differences, per-column gain)."""
+        if self.mode == "hardware-aware":
+            if phase.startswith("train"):
+                w = self.master[layer]
+                scale = np.abs(w).max(axis=0)
+                scale[scale == 0] = 1.0
+                wn = w / scale
+                if self.params.hwa_noise_scale > 0 and phase == "train-forward":
+                    a = np.abs(wn)
+                    sig = (PROG_C[0] + PROG_C[1] * a + PROG_C[2] * a * a) / PROG_G_REF_US
+                    wn = wn + self.params.hwa_noise_scale * sig * self.rng.standard_normal(
+                        wn.shape, dtype=np.float32)
+                return np.ascontiguousarray(wn, np.float32), scale.astype(np.float32)
+            if layer in self.dirty or layer not in self.read:
+                self._program(layer, self.master[layer])
+                self._read_state(layer)
+                self.dirty.discard(layer)
+            return self.read[layer]
+        w_max = self.params.pulsed.w_max
+        wn = self.w[layer] / np.float32(w_max)
+        return wn, np.full(wn.shape[1], w_max, np.float32)
+
+    # -- Device hooks ----------------------------------------------------------------------------
+
+    def _write(self, layer, w):
+        if self.mode == "hardware-aware":
+            self.master[layer] = w.copy()
+            self.dirty.add(layer)
+            return
+        pu = self.params.pulsed
+        rng = self.rng
+        shape = w.shape
+        dw = pu.dw_min * np.maximum(1.0 + pu.dw_min_dtod * rng.standard_normal(shape), 0.0)
+        ud = pu.up_down + pu.up_down_dtod * rng.standard_normal(shape)
+        hi = pu.w_max * np.maximum(1.0 + pu.w_bounds_dtod * rng.standard_normal(shape), 0.1)
+        lo = -pu.w_max * np.maximum(1.0 + pu.w_bounds_dtod * rng.standard_normal(shape), 0.1)
+        self.dev[layer] = {"up": dw * (1.0 + ud), "down": dw * (1.0 - ud), "lo": lo, "hi": hi}
+        self.w[layer] = np.clip(w, lo, hi).astype(np.float64)
+        self.chi[layer] = np.zeros(shape)
+
+    def _read(self, layer):
+        if self.mode == "hardware-aware":
+            return self.master[layer].copy()
+        return self.w[layer].astype(np.float32)
+
+    def _mvm(self, layer, x, phase):
+        self._charge_reprogramming(layer, phase)
+        wn, gain = self._weights_for(layer, phase)
+        return self.analog_mvm(x, wn, gain, self.params.tile.rows)
+
+    def _mvm_t(self, layer, e, phase):
+        self._charge_reprogramming(layer, phase)
+        wn, gain = self._weights_for(layer, phase)
+        return self.analog_mvm(e * gain[None, :], np.ascontiguousarray(wn.T),
+                               np.ones(wn.shape[0], np.float32), self.params.tile.cols)
+
+    def _update(self, layer, pre, post, lr, decay, phase):
+        if self.mode == "hardware-aware":
+            w = self.master[layer]
+            d = pre.T @ post
+            if decay is not None:
+                d = d - w * decay[None, :]
+            self.master[layer] = w + self.optimizer.step(layer, d.astype(np.float32), lr)
+            self.dirty.add(layer)
+            self.record_optimizer(layer, w.size, phase)
+            return
+        if self.mode == "hybrid":
+            d = pre.T @ post
+            if decay is not None:
+                d = d - self.w[layer].astype(np.float32) * decay[None, :]
+            chi = self.chi[layer] + self.optimizer.step(layer, d.astype(np.float32), lr)
+            steps = np.trunc(chi / self.params.pulsed.dw_min)
+            chi -= steps * self.params.pulsed.dw_min
+            self.chi[layer] = chi
+            self.record_optimizer(layer, chi.size, phase)
+            n_up, n_down = np.maximum(steps, 0.0), np.maximum(-steps, 0.0)
+            slots = pre.shape[0] * self.params.pulsed.pulse_train_length * chi.size
+        else:
+            n_up, n_down = self._coincidences(pre, post, lr)
+            slots = pre.shape[0] * self.params.pulsed.pulse_train_length * n_up.size
+        self._apply_pulses(layer, n_up, n_down)
+        self._activity = float((n_up.sum() + n_down.sum()) / max(slots, 1))
+
+    def _coincidences(self, pre, post, lr):
+        """Stochastic pulse trains (aihwkit update_bl_management): counts of coincidences."""
+        pu = self.params.pulsed
+        bl = pu.pulse_train_length
+        m, k = pre.shape
+        n = post.shape[1]
+        x_max = float(np.abs(pre).max()) or 1.0
+        d_max = float(np.abs(post).max()) or 1.0
+        base = lr / (pu.dw_min * bl)
+        a = math.sqrt(base * d_max / x_max)
+        b = math.sqrt(base * x_max / d_max)
+        px = np.minimum(np.abs(pre) * a, 1.0)
+        pd = np.minimum(np.abs(post) * b, 1.0)
+        xb = (self.rng.random((m, bl, k), dtype=np.float32) < px[:, None, :]).astype(np.float32)
+        db = (self.rng.random((m, bl, n), dtype=np.float32) < pd[:, None, :]).astype(np.float32)
+        xs = (xb * np.sign(pre)[:, None, :]).reshape(m * bl, k)
+        ds = (db * np.sign(post)[:, None, :]).reshape(m * bl, n)
+        net = xs.T @ ds                                   # n_up - n_down
+        tot = xb.reshape(m * bl, k).T @ db.reshape(m * bl, n)  # n_up + n_down
+        n_up = (tot + net) * 0.5
+        n_down = (tot - net) * 0.5
+        return n_up.astype(np.float64), n_down.astype(np.float64)
+
+    def _apply_pulses(self, layer, n_up, n_down):
+        pu = self.params.pulsed
+        dv = self.dev[layer]
+        shape = n_up.shape
+        self.kernels.pulse_update(self.w[layer], n_up, n_down, dv["up"], dv["down"], dv["lo"],
+                                  dv["hi"], self.rng.standard_normal(shape),
+                                  self.rng.standard_normal(shape), pu.dw_min_std,
+                                  pu.model == "soft-bounds")
+
+    def finalize_training(self):
+        if self.mode != "hardware-aware":
+            return
+        for layer, w in self.master.items():
+            self._program(layer, w)
+            self.dirty.discard(layer)
+            k, n = w.shape
+            bits, fmt = self.operand_format("write", "deploy")
+            self.trace.add("deploy", layer, "write", 1, n, k, bits, fmt)
+
+    def prepare_inference(self):
+        if self.mode != "hardware-aware":
+            return
+        for layer, w in self.master.items():
+            if layer in self.dirty or layer not in self.prog:
+                self._program(layer, w)
+                self.dirty.discard(layer)
+            self._read_state(layer)

@@ -1,0 +1,106 @@
+"""NumPy twins of the analog kernels, written independently (vectorised, no loops over cells)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
+    m, k = x.shape
+    t_count = scale.shape[0]
+    levels = float(2 ** (bits - 1) - 1)
+    pad = t_count * rows - k
+    xb = np.pad(x.astype(np.float64), ((0, 0), (0, pad))).reshape(m, t_count, rows)
+    if dynamic:
+        a = np.abs(xb).max(axis=2)
+        s = np.where(a > 0, a / bound, 1.0)
+    else:
+        s = np.ones((m, t_count))
+    v = xb / s[:, :, None]
+    if enabled:
+        v = np.round(np.clip(v, -bound, bound) / bound * levels) * bound / levels
+    xq[...] = v.reshape(m, -1)[:, :k]
+    scale[...] = s.T
+    norm[...] = np.sqrt((v.astype(xq.dtype).astype(np.float64) ** 2).sum(axis=2)).T
+
+
+def periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
+    v = partial.astype(np.float64) + noise_std[:, :, None].astype(np.float64) * noise
+    if adc_enabled:
+        step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
+        v = np.round(np.clip(v, -adc_bound, adc_bound) / step) * step
+    out[...] = (v * scale[:, :, None] * col_gain[None, None, :]).sum(axis=0)
+
+
+def pulse_update(w, n_up, n_down, dw_up, dw_down, w_lo, w_hi, c2c_up, c2c_down, c2c_std, soft):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        du = np.maximum(dw_up * (1.0 + c2c_std * c2c_up / np.sqrt(n_up)), 0.0)
+        dd = np.maximum(dw_down * (1.0 + c2c_std * c2c_down / np.sqrt(n_down)), 0.0)
+    v = w.astype(np.float64)
+    du = np.where(n_up > 0, du, 0.0)
+    dd = np.where(n_down > 0, dd, 0.0)
+    if soft:
+        up = w_hi - (w_hi - v) * (1.0 - du / w_hi) ** n_up
+        v = np.where(n_up > 0, up, v)
+        down = w_lo - (w_lo - v) * (1.0 + dd / w_lo) ** n_down
+        v = np.where(n_down > 0, down, v)
+    else:
+        v = v + np.where(n_up > 0, n_up * du, 0.0) - np.where(n_down > 0, n_down * dd, 0.0)
+    w[...] = np.clip(v, w_lo, w_hi)
+
+
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
+          extras):
+    """Vectorised twin of ``cost.price``."""
+    from xpusim.core.trace import FORMAT, PRIMITIVE
+    from . import cost as c
+    mm, nn, kk, reps = (a.astype(np.float64) for a in (m, n, k, count))
+    analog = fmt == FORMAT["analog"]
+    mvm, mvm_t = primitive == PRIMITIVE["mvm"], primitive == PRIMITIVE["mvm_t"]
+    upd, wr = primitive == PRIMITIVE["update"], primitive == PRIMITIVE["write"]
+    P = params
+    time_s[:] = 0.0
+    energy_j[:] = 0.0
+    extras[:] = 0.0
+    # analog products
+    a = analog & (mvm | mvm_t)
+    rin = np.where(mvm, P[c.ROWS], P[c.COLS])
+    cout = np.where(mvm, P[c.COLS], P[c.ROWS])
+    t_in, t_out = np.ceil(kk / rin), np.ceil(nn / cout)
+    rounds = np.ceil(t_in * t_out / P[c.TILES])
+    t_vec = (P[c.READ_T] + np.minimum(P[c.COLS_PER_ADC], cout) * P[c.ADC_T]) * rounds
+    time_s[a] = (mm * t_vec * reps)[a]
+    energy_j[a, 0] = (mm * kk * t_out * P[c.DAC_E] * reps)[a]
+    energy_j[a, 1] = (mm * kk * nn * P[c.CELL_E] * reps)[a]
+    energy_j[a, 2] = (mm * nn * t_in * P[c.ADC_E] * reps)[a]
+    energy_j[a, 3] = (mm * nn * (t_in + 1) * P[c.OP_E] * reps)[a]
+    extras[a, 0] = (mm * nn * t_in * reps)[a]
+    extras[a, 1] = (mm * kk * t_out * reps)[a]
+    extras[a, 2] = (mm * t_in * t_out * reps)[a]
+    extras[a, 3] = (mm * nn * kk * reps)[a]
+    # programming
+    w = analog & wr
+    tiles = np.ceil(kk / P[c.ROWS]) * np.ceil(nn / P[c.COLS])
+    time_s[w] = (mm * np.minimum(kk, P[c.ROWS]) * P[c.PV_ITER] * P[c.PV_T]
+                 * np.ceil(tiles / P[c.TILES]) * reps)[w]
+    energy_j[w, 4] = (2 * kk * nn * mm * P[c.PV_ITER] * P[c.PV_E] * reps)[w]
+    extras[w, 4] = (2 * kk * nn * mm * P[c.PV_ITER] * reps)[w]
+    extras[w, 6] = (tiles * mm * reps)[w]
+    # in-situ pulses
+    u = analog & upd
+    time_s[u] = (mm * P[c.BL] * P[c.UP_T] * reps)[u]
+    energy_j[u, 4] = (activity * mm * P[c.BL] * kk * nn * P[c.UP_E] * reps)[u]
+    energy_j[u, 3] = (mm * (kk + nn) * P[c.OP_E] * reps)[u]
+    extras[u, 5] = (activity * mm * P[c.BL] * kk * nn * reps)[u]
+    # digital rows
+    d = ~analog & (mvm | mvm_t | upd)
+    time_s[d] = (2 * mm * nn * kk / P[c.OPS_S] * reps)[d]
+    energy_j[d, 3] = (2 * mm * nn * kk * P[c.OP_E] * reps)[d]
+    extras[d, 3] = (mm * nn * kk * reps)[d]
+    dw = ~analog & wr
+    nbytes = mm * nn * kk * bits / 8.0
+    time_s[dw] = (nbytes / 64.0 / P[c.OPS_S] * reps)[dw]
+    energy_j[dw, 4] = (nbytes * P[c.SRAM_E] * reps)[dw]
+    e = ~(mvm | mvm_t | upd | wr)
+    time_s[e] = (mm * kk / P[c.OPS_S] * reps)[e]
+    energy_j[e, 3] = ((mm * kk * P[c.OP_E] + mm * nn * bits / 8.0 * P[c.SRAM_E]) * reps)[e]

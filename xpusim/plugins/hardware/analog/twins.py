@@ -1,0 +1,74 @@
+"""Twin test cases for the analog kernels (numba kernel vs NumPy reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xpusim.core import Twin
+
+from . import compute, cost, reference
+
+
+def _dac_args(rng):
+    m, k = int(rng.integers(0, 40)), int(rng.integers(1, 300))
+    rows = int(rng.integers(1, 130))
+    t = -(-k // rows)
+    x = (rng.standard_normal((m, k)) * 10 ** rng.uniform(-3, 2)).astype(np.float32)
+    if m:
+        x[0, : min(k, 3)] = 0.0
+    return [x, rows, int(rng.integers(1, 10)), float(rng.uniform(0.5, 2)), bool(rng.random() < .7),
+            bool(rng.random() < .8), np.empty_like(x), np.empty((t, m), np.float32),
+            np.empty((t, m), np.float32)]
+
+
+def _periphery_args(rng):
+    t, m, n = int(rng.integers(1, 5)), int(rng.integers(0, 30)), int(rng.integers(1, 60))
+    partial = (rng.standard_normal((t, m, n)) * 8).astype(np.float32)
+    return [partial, rng.standard_normal((t, m, n)).astype(np.float32),
+            rng.uniform(0, 0.2, (t, m)).astype(np.float32),
+            rng.uniform(0.1, 3, (t, m)).astype(np.float32),
+            rng.uniform(0.1, 2, n).astype(np.float32), bool(rng.random() < .8),
+            int(rng.integers(2, 12)), float(rng.uniform(1, 20)), np.empty((m, n), np.float32)]
+
+
+def _pulse_args(rng):
+    k, n = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+    hi = rng.uniform(0.4, 0.8, (k, n))
+    lo = -rng.uniform(0.4, 0.8, (k, n))
+    w = rng.uniform(-0.9, 0.9, (k, n))
+    nu = rng.integers(0, 30, (k, n)).astype(np.float64)
+    nd = rng.integers(0, 30, (k, n)).astype(np.float64)
+    return [w, nu, nd, rng.uniform(5e-4, 2e-3, (k, n)), rng.uniform(5e-4, 2e-3, (k, n)), lo, hi,
+            rng.standard_normal((k, n)), rng.standard_normal((k, n)), float(rng.uniform(0, 0.5)),
+            bool(rng.random() < .5)]
+
+
+def _price_args(rng):
+    from xpusim.core.trace import FORMAT, PRIMITIVES
+    n = int(rng.integers(0, 300))
+    params = rng.uniform(0.5, 2.0, cost.N_PARAMS)
+    params[cost.ROWS] = rng.integers(16, 512)
+    params[cost.COLS] = rng.integers(16, 512)
+    params[cost.TILES] = rng.integers(1, 64)
+    params[cost.COLS_PER_ADC] = rng.integers(1, 64)
+    params[cost.BL] = rng.integers(1, 64)
+    cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
+            rng.integers(1, 3000, n), rng.integers(1, 3000, n), rng.integers(1, 3000, n),
+            rng.choice([8, 32], n).astype(np.int16),
+            rng.choice([FORMAT["analog"], FORMAT["fp32"]], n).astype(np.int16),
+            rng.integers(1, 50, n), rng.random(n)]
+    return [*cols, params, np.zeros(n), np.zeros((n, len(cost.COMPONENTS))),
+            np.zeros((n, len(cost.EXTRAS)))]
+
+
+TWINS = {
+    "dac": Twin(compute.dac, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
+                why="same rounding; float32 vs float64 division and L2 sum order"),
+    "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-5,
+                      atol=1e-4, why="float32 vs float64 accumulation over tiles; a value on an "
+                      "ADC rounding boundary may fall either way (atol covers one step x scale)"),
+    "pulse_update": Twin(compute.pulse_update, reference.pulse_update, _pulse_args, rtol=1e-12,
+                         atol=1e-14, why="same closed forms; pow/sqrt library rounding"),
+    "price": Twin(cost.price, reference.price, _price_args, rtol=1e-12,
+                  why="same formulas; float operations ordered differently"),
+}
