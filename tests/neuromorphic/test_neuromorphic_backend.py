@@ -98,3 +98,57 @@ def test_oja_on_graded_spikes_within_3_points_of_float(pm):
                                    epochs=10, seed=s, pm=pm).final_test_accuracy for s in (0, 1)])
 
     assert acc("loihi2") >= acc("h100-sxm") - 0.03
+
+
+def _device(pm, spec_name="loihi", overrides=()):
+    from xpusim.core.optim import SGD
+
+    spec = pm.load_spec(spec_name, list(overrides))
+    backend = pm.backend("neuromorphic")
+    return backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
+                          optimizer=SGD(), primitives=backend.primitives)
+
+
+def test_integrate_and_fire_counts_and_trace_activity(pm):
+    """A neuron driven at half the balanced scale fires every other step (8 of 16); the trace's
+    activity column is the recorded event density, events / (inputs x timesteps)."""
+    dev = _device(pm)
+    dev.place(0, np.eye(4, 3, dtype=np.float32))
+    x = np.array([[1.0, 0.5, 0.0, -0.25]], np.float32)  # balanced scale = 1.0 (the peak)
+    counts, unit = dev.encode(0, x, "inference")
+    np.testing.assert_array_equal(counts, [[16, 8, 0, -4]])
+    assert unit == pytest.approx(1.0 / 16)
+    y = dev.mvm(0, x, "inference")
+    np.testing.assert_allclose(y, [[1.0, 0.5, 0.0]], atol=1.0 / 16)
+    assert dev.trace.column("activity")[-1] == pytest.approx((16 + 8 + 4) / (4 * 16))
+
+
+def test_no_input_events_means_no_synaptic_ops(pm):
+    """Event-driven: a silent input costs neuron updates but no synaptic op and no routing."""
+    _, silent = price_primitive(pm, "loihi", "mvm", (4, 100, 64), activity=0.0)
+    e = silent.by_component()
+    assert e["synaptic_ops"] == 0 and e["routing"] == 0 and e["neurons"] > 0
+
+
+def test_same_seed_same_synapses(pm):
+    def run():
+        dev = _device(pm)
+        dev.place(0, np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32))
+        pre = np.random.default_rng(4).random((5, 6)).astype(np.float32)
+        post = np.random.default_rng(5).standard_normal((5, 4)).astype(np.float32) * 1e-2
+        dev.update(0, pre, post, lr=0.5)
+        return dev.w_int[0].copy()
+
+    a, b = run(), run()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_stochastic_rounding_of_updates_is_unbiased():
+    """Sub-LSB changes survive on average: a 0.3-LSB step moves 30 % of synapses by one LSB."""
+    from xpusim.plugins.hardware.neuromorphic import compute
+
+    w = np.zeros((200, 200), np.int32)
+    out = np.empty_like(w)
+    compute.learn(w, np.full(w.shape, 0.3), np.random.default_rng(0).random(w.shape), 127, out)
+    assert set(np.unique(out)) == {0, 1}
+    assert out.mean() == pytest.approx(0.3, abs=0.01)
