@@ -21,7 +21,8 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(dac=compute.dac, periphery=compute.periphery,
+    return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
+                     periphery_serial=compute.periphery_serial,
                      pulse_update=compute.pulse_update)
 
 

@@ -24,8 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, parallel=True)
-def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
+def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     """x (m,k) -> xq (m,k) DAC codes in [-bound, bound]; scale (T,m) digital input scale;
     norm (T,m) L2 norm of each quantized tile input (for per-read conductance noise)."""
     m, k = x.shape
@@ -58,8 +57,7 @@ def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
             norm[t, i] = np.sqrt(acc)
 
 
-@njit(cache=True, parallel=True)
-def periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
+def _periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
     """partial (T,m,n) tile currents, noise (T,m,n) standard normals, noise_std (T,m),
     scale (T,m), col_gain (n) -> out (m,n) = sum_t ADC(partial + std*noise) * scale * gain."""
     t_count, m, n = partial.shape
@@ -79,6 +77,15 @@ def periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits,
                         v = -adc_bound
                     v = np.round(v / step) * step
                 out[i, j] += v * s * col_gain[j]
+
+
+# Each body compiled twice: threads pay off only for large products; for the small matrices of
+# a training step the serial build avoids thread start-up (the device picks by size).
+dac = njit(cache=True, parallel=True)(_dac)
+dac_serial = njit(cache=True)(_dac)
+periphery = njit(cache=True, parallel=True)(_periphery)
+periphery_serial = njit(cache=True)(_periphery)
+PARALLEL_MIN_ELEMENTS = 1 << 16
 
 
 @njit(cache=True)

@@ -19,6 +19,8 @@ import numpy as np
 
 from xpusim.core import Device
 
+from . import compute
+
 # REFERENCES E8-E10 (aihwkit PCMLikeNoiseModel)
 PROG_C = (0.26348, 1.965, -1.1731)
 PROG_G_REF_US = 25.0
@@ -140,8 +142,11 @@ class AnalogDevice(Device):
         xq = np.empty_like(x)
         scale = np.empty((t_count, m), np.float32)
         norm = np.empty((t_count, m), np.float32)
-        self.kernels.dac(x, rows, p.dac.bits, p.dac.input_bound, p.dac.dynamic_scaling,
-                         p.dac.enabled, xq, scale, norm)
+        big = t_count * m * n >= compute.PARALLEL_MIN_ELEMENTS
+        dac = self.kernels.dac if big else self.kernels.dac_serial
+        periphery = self.kernels.periphery if big else self.kernels.periphery_serial
+        dac(x, rows, p.dac.bits, p.dac.input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
+            scale, norm)
         partial = np.empty((t_count, m, n), np.float32)
         for t in range(t_count):
             np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
@@ -152,7 +157,7 @@ class AnalogDevice(Device):
         else:
             noise = np.zeros((t_count, m, n), np.float32)
         out = np.empty((m, n), np.float32)
-        self.kernels.periphery(partial, noise, std, scale, np.ascontiguousarray(gain, np.float32),
+        periphery(partial, noise, std, scale, np.ascontiguousarray(gain, np.float32),
                                p.adc.enabled, p.adc.bits, p.adc.output_bound, out)
         return out
 

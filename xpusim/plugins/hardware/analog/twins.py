@@ -67,6 +67,10 @@ TWINS = {
     "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-5,
                       atol=1e-4, why="float32 vs float64 accumulation over tiles; a value on an "
                       "ADC rounding boundary may fall either way (atol covers one step x scale)"),
+    "dac_serial": Twin(compute.dac_serial, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
+                       why="as dac"),
+    "periphery_serial": Twin(compute.periphery_serial, reference.periphery, _periphery_args,
+                             rtol=1e-5, atol=1e-4, why="as periphery"),
     "pulse_update": Twin(compute.pulse_update, reference.pulse_update, _pulse_args, rtol=1e-12,
                          atol=1e-14, why="same closed forms; pow/sqrt library rounding"),
     "price": Twin(cost.price, reference.price, _price_args, rtol=1e-12,

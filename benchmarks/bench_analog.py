@@ -1,0 +1,71 @@
+"""Speed of the analog backend, as ratios against NumPy in the same process.
+
+1. One analog MVM with every non-ideality on (DAC, ADC, output + per-read conductance noise,
+   IR drop, stuck devices, PCM programming noise, drift and 1/f noise, drift compensation),
+   1024x1024 weights, batch 256, vs a NumPy float32 matmul of the same shape (target <= 3x).
+2. One simulated in-situ training epoch of the digits MLP (45 batches of 32, pcm-hermes with
+   training_mode=in-situ), seconds per epoch (aihwkit on a 2-core machine: ~0.087 s).
+
+    python benchmarks/bench_analog.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from xpusim.core.plugins import get_plugin_manager
+from xpusim.core.results import RunConfig
+from xpusim.core.scheduler import run
+
+ALL_ON = ("noise.w_noise_std=0.02", "noise.stuck_fraction=0.01", "tile.ir_drop=0.05",
+          "inference_time_s=86400", "drift_compensation=global")
+
+
+def best(f, reps=7):
+    f()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+def bench_mvm():
+    pm = get_plugin_manager()
+    spec = pm.load_spec("pcm-hermes", ALL_ON)
+    backend = pm.backend("analog")
+    dev = backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
+                         primitives=backend.primitives)
+    rng = np.random.default_rng(1)
+    w = (rng.standard_normal((1024, 1024)) * 0.05).astype(np.float32)
+    x = rng.standard_normal((256, 1024)).astype(np.float32)
+    dev.place(0, w)
+    dev.prepare_inference()
+    dev.trace.enabled = False
+    t_analog = best(lambda: dev.mvm(0, x, "inference"))
+    t_numpy = best(lambda: x @ w)
+    return t_analog, t_numpy
+
+
+def bench_epoch():
+    cfg = dict(hardware="pcm-hermes", optimizer="sgd", lr=0.05,
+               overrides=("training_mode=in-situ",))
+    run(RunConfig(epochs=1, **cfg))  # compile
+    t = time.perf_counter()
+    run(RunConfig(epochs=0, **cfg))
+    t0 = time.perf_counter() - t
+    t = time.perf_counter()
+    run(RunConfig(epochs=3, **cfg))
+    return (time.perf_counter() - t - t0) / 3
+
+
+if __name__ == "__main__":
+    ta, tn = bench_mvm()
+    print(f"analog mvm 1024x1024 b256, all non-idealities: {ta * 1e3:.2f} ms; "
+          f"numpy float32 matmul {tn * 1e3:.2f} ms; ratio {ta / tn:.2f}x (target <= 3x)")
+    te = bench_epoch()
+    print(f"in-situ digits epoch (45 batches of 32, incl. per-epoch test evaluation): "
+          f"{te:.3f} s (aihwkit ~0.087 s on 2 cores: ratio {te / 0.087:.2f}x)")
