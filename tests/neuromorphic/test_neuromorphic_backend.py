@@ -79,25 +79,28 @@ def test_graded_spikes_take_one_timestep(pm):
     assert ledger.extra_totals()["timesteps"] == 1
 
 
+_ACCURACY: dict[tuple[str, str], float] = {}
+
+
+def _accuracy(pm, hardware: str, method: str) -> float:
+    """Mean final test accuracy over seeds 0 and 1 (digits, mlp:64-256-10, plain SGD at the
+    method's default on-chip learning rate, 10 epochs), as benchmarks/neuromorphic_table.py
+    measures it; cached so the float baseline runs once per method."""
+    key = (hardware, method)
+    if key not in _ACCURACY:
+        _ACCURACY[key] = float(np.mean([
+            xpusim.run(hardware=hardware, method=method, optimizer="sgd", epochs=10, seed=s,
+                       pm=pm).final_test_accuracy for s in (0, 1)]))
+    return _ACCURACY[key]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("hardware,points", [("loihi2", 0.03), ("loihi", 0.05)])
-def test_dfa_with_8_bit_synapses_close_to_float(pm, hardware, points):
-    """Graded spikes meet the issue's 3-point bar; 16-step rate coding (17 activity levels)
-    loses a little more (measured -3.8 points; see docs/backends/neuromorphic.md)."""
-    def acc(hw):
-        return np.mean([xpusim.run(hardware=hw, method="dfa", optimizer="sgd", lr=0.05,
-                                   epochs=10, seed=s, pm=pm).final_test_accuracy for s in (0, 1)])
-
-    assert acc(hardware) >= acc("h100-sxm") - points
-
-
-@pytest.mark.slow
-def test_oja_on_graded_spikes_within_3_points_of_float(pm):
-    def acc(hw):
-        return np.mean([xpusim.run(hardware=hw, method="oja", optimizer="sgd", lr=0.05,
-                                   epochs=10, seed=s, pm=pm).final_test_accuracy for s in (0, 1)])
-
-    assert acc("loihi2") >= acc("h100-sxm") - 0.03
+@pytest.mark.parametrize("method", ["dfa", "oja", "krotov-hopfield"])
+@pytest.mark.parametrize("hardware", ["loihi", "loihi2"])
+def test_local_rules_with_8_bit_synapses_within_3_points_of_float(pm, hardware, method):
+    """The issue's bar: 8-bit synapses, spike-coded activity, on-chip stochastic-rounding
+    learning engine, within 3 points of the same rule in float on h100-sxm."""
+    assert _accuracy(pm, hardware, method) >= _accuracy(pm, "h100-sxm", method) - 0.03
 
 
 def _device(pm, spec_name="loihi", overrides=()):

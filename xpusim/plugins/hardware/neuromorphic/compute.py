@@ -59,8 +59,9 @@ def encode_graded(x, scale, levels, out):
 
 @njit(cache=True)
 def quantize_trace(x, scale, bits, out):
-    """Learning-engine trace: x/scale rounded to ``bits`` signed levels, back in x's units."""
-    top = 2.0 ** (bits - 1) - 1.0
+    """Learning-engine trace: |x|/scale rounded to ``bits`` unsigned magnitude levels (Loihi's
+    traces are unsigned), the sign kept on a second channel as for spikes; in x's units."""
+    top = 2.0 ** bits - 1.0
     xf = x.ravel()
     of = out.ravel()
     for i in range(xf.size):

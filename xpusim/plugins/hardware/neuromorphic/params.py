@@ -52,7 +52,8 @@ class NeuromorphicParams:
                                 le=32)
     threshold: float = quantity(unit="1", doc="firing threshold, relative to the layer's input "
                                               "scale: higher = sparser, coarser", gt=0)
-    trace_bits: int = quantity(unit="bits", doc="learning-engine trace resolution", ge=2, le=16)
+    trace_bits: int = quantity(unit="bits", doc="learning-engine trace magnitude (unsigned; the "
+                                                 "sign rides on a second channel)", ge=2, le=16)
     accumulator_bits: int = quantity(unit="bits", doc="compartment current width (saturating)",
                                      ge=8, le=32)
     energy: EventEnergy

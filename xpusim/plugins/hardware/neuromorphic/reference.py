@@ -27,9 +27,10 @@ def encode_graded(x, scale, levels, out):
 
 
 def quantize_trace(x, scale, bits, out):
-    top = 2.0 ** (bits - 1) - 1.0
-    u = np.clip(np.asarray(x, dtype=np.float64) / scale, -1.0, 1.0)
-    out[...] = (np.rint(u * top) / top * scale).astype(np.float32)
+    levels = 2.0 ** bits - 1.0
+    u = np.asarray(x, dtype=np.float64) / scale
+    magnitude = np.rint(np.minimum(np.abs(u), 1.0) * levels)
+    out[...] = (np.copysign(magnitude, u) / levels * scale).astype(np.float32)
 
 
 def learn(w, delta_lsb, u, wmax, out):
