@@ -218,8 +218,8 @@ def test_default_step_follows_the_optimizer(pm, name):
     """On-chip learning engines take plain SGD: with no lr given, sgd gets the method's SGD
     default (momentum: scaled by 1 - mu), Adam its Adam default; an explicit lr wins."""
     cls = pm.method(name).factory
-    for opt, expected in (("adam", cls.default_lr), ("sgd", cls.default_lr_sgd),
-                          ("momentum", cls.default_lr_sgd * 0.1)):
+    for opt, expected in (("adam", cls.default_lr), ("sgd", cls.sgd_lr),
+                          ("momentum", cls.sgd_lr * 0.1)):
         m, _, _, _ = train(pm, name, batches=0, optimizer=opt)
         assert m.lr == pytest.approx(expected), opt
     m, _, _, _ = train(pm, name, batches=0, optimizer="sgd", options={"lr": 0.007})

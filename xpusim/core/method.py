@@ -22,7 +22,8 @@ class TrainingMethod:
     name = "?"
     needs: frozenset[str] = frozenset({"mvm", "update"})
     default_lr = 0.01
-    #: Learning rate without an adaptive optimizer (``--optimizer sgd`` or ``momentum``).
+    #: Learning rate for plain SGD (``--optimizer sgd``, what on-chip learning engines apply);
+    #: with ``momentum`` it is scaled by 1 - μ. ``default_lr`` is meant for Adam.
     sgd_lr = 0.05
 
     def __init__(self, model: MLP, device: Device, rng: np.random.Generator,
@@ -31,9 +32,14 @@ class TrainingMethod:
         self.device = device
         self.rng = rng
         self.hyper = dict(hyper or {})
-        plain = self.hyper.get("optimizer") in ("sgd", "momentum")
-        self.lr = float(self.hyper.get("lr") or (self.sgd_lr if plain else self.default_lr))
+        self.lr = float(self.hyper.get("lr") or self._default_lr())
         self.peak_activation_bytes = 0
+
+    def _default_lr(self) -> float:
+        opt = self.device.optimizer
+        if opt.name in ("sgd", "momentum"):
+            return self.sgd_lr * (1.0 - float(getattr(opt, "momentum", 0.0)))
+        return self.default_lr
 
     def initialize(self) -> None:
         """Place initial weights: He-normal for relu, Glorot-normal otherwise; zero biases."""

@@ -64,17 +64,6 @@ def softmax_error(device, layer: int, scores: np.ndarray,
     return (probs - onehot) / len(onehot), loss
 
 
-def choose_lr(method) -> None:
-    """Use the method's plain-SGD default step when no ``lr`` was given and the run's optimizer
-    is ``sgd`` (as on-chip learning engines require) or ``momentum`` (scaled by 1 - μ); the
-    class's ``default_lr`` is meant for Adam."""
-    if method.hyper.get("lr"):
-        return
-    opt = method.device.optimizer
-    if getattr(opt, "name", "") in ("sgd", "momentum"):
-        method.lr = float(method.default_lr_sgd) * (1.0 - float(getattr(opt, "momentum", 0.0)))
-
-
 def check_options(method, allowed: tuple[str, ...]) -> None:
     """Refuse option names the method does not know (a typo would otherwise be ignored)."""
     import difflib
@@ -140,7 +129,6 @@ class HebbianReadout:
 
     def _setup_hebbian(self) -> None:
         check_options(self, self.OPTIONS)
-        choose_lr(self)
         self.hidden_lr = option(self.hyper, "hidden_lr", self.hidden_default_lr)
         self.hidden_batches = option(self.hyper, "hidden_batches", None, int)
         self.batches_seen = 0

@@ -19,7 +19,7 @@ import numpy as np
 from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod
 
-from ._local import (FEEDBACK_BASE, check_options, choose_lr, derivative_from_output,
+from ._local import (FEEDBACK_BASE, check_options, derivative_from_output,
                      forward_outputs, option, place_feedback, softmax_error)
 
 REFERENCE = ("Lillicrap, Cownden, Tweed & Akerman, Random synaptic feedback weights support "
@@ -38,11 +38,10 @@ class FeedbackAlignment(TrainingMethod):
     state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
              "the passes: each layer's input")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
-    default_lr_sgd = 0.3  # --optimizer sgd (on-chip learning engines); momentum: x (1 - mu)
+    sgd_lr = 0.3  # --optimizer sgd (on-chip learning engines); momentum: x (1 - mu)
 
     def initialize(self) -> None:
         check_options(self, ("feedback_scale",))
-        choose_lr(self)
         super().initialize()
         scale = option(self.hyper, "feedback_scale", None)
         for layer, (k, n) in enumerate(self.model.layer_shapes()):

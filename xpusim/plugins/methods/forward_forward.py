@@ -32,7 +32,7 @@ from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod, XpusimError
 from xpusim.core.models import activate, activation_grad
 
-from ._local import check_options, choose_lr, option, softmax_error
+from ._local import check_options, option, softmax_error
 
 REFERENCE = ("Hinton, The Forward-Forward Algorithm: Some Preliminary Investigations, "
              "arXiv:2212.13345 (2022)")
@@ -59,11 +59,10 @@ class ForwardForward(TrainingMethod):
     state = ("weights and biases; one layer's input and output at a time (positive, then "
              "negative pass)")
     default_lr = 3e-3  # Adam (softmax readout)
-    default_lr_sgd = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
+    sgd_lr = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
 
     def initialize(self) -> None:
         check_options(self, ("threshold", "predict", "label_features", "hidden_lr"))
-        choose_lr(self)
         super().initialize()
         m = self.model
         if m.n_layers < 2:

@@ -45,7 +45,7 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
-    default_lr_sgd = 0.03  # readout with sgd
+    sgd_lr = 0.03  # readout with sgd
     hidden_default_lr = 0.1
     activation_ops = 3
     # The authors draw hidden weights from N(0, 1): units start far from the unit sphere the

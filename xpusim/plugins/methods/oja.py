@@ -42,7 +42,7 @@ class Oja(HebbianReadout, TrainingMethod):
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
-    default_lr_sgd = 3.0  # readout with sgd: its inputs relu(w·x̂) are small (|w|, |x̂| ~ 1)
+    sgd_lr = 3.0  # readout with sgd: its inputs relu(w·x̂) are small (|w|, |x̂| ~ 1)
     hidden_default_lr = 0.05
     normalize_from = 0  # every hidden input at unit length: η·y² ≤ η·|w|² stays < 2
 
