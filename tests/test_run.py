@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
 import pytest
 
@@ -98,3 +99,28 @@ def test_fp16_with_dynamic_loss_scaling_trains(pm):
     r = xpusim.run(epochs=10, set=["compute_format=fp16", "loss_scale=65536",
                                    "dynamic_loss_scaling=true"], pm=pm)
     assert r.final_test_accuracy >= 0.93
+
+
+def test_serve_on_another_spec_deploys_and_prices_there(pm):
+    from xpusim.core.results import RunConfig
+    from xpusim.core.scheduler import run
+
+    base = RunConfig(hardware="h100-sxm", epochs=2, seed=3)
+    same = run(base, plugins=pm)
+    served = run(attrs.evolve(base, serve_hardware="pcm-hermes"), plugins=pm)
+    assert served.config["serve_spec_name"] == "pcm-hermes"
+    assert served.config["config_hash"] != same.config["config_hash"]
+    assert served.accuracy_per_epoch == same.accuracy_per_epoch  # training untouched
+    # deployment = programming every layer's cells; inference priced on the analog chip
+    assert served.deploy["energy_by_component_j"]["write"] > 0
+    assert served.inference_per_sample["energy_j"] != same.inference_per_sample["energy_j"]
+    assert "adc_conversions" in served.inference_per_sample["counters"]
+    assert abs(served.final_test_accuracy - same.final_test_accuracy) < 0.1
+
+
+def test_serve_set_without_serve_on_is_a_clear_error(capsys):
+    from xpusim.cli import entry
+
+    code = entry(["run", "--epochs", "1", "--serve-set", "adc.bits=4"])
+    assert code != 0
+    assert "--serve-set needs --serve-on" in capsys.readouterr().err

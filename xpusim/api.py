@@ -15,22 +15,33 @@ def run(hardware: str = "h100-sxm", method: str = "backprop", model: str = "mlp:
         set: Iterable[str] | Mapping[str, Any] = (),  # noqa: A002 - mirrors --set
         options: Mapping[str, Any] | None = None, lifetime_inferences: float = 1e9,
         plugins: Iterable[str] = (), pm: Plugins | None = None,
-        on_epoch: Callable[[int, float, float], None] | None = None) -> RunResult:
+        on_epoch: Callable[[int, float, float], None] | None = None,
+        serve_on: str | None = None,
+        serve_set: Iterable[str] | Mapping[str, Any] = ()) -> RunResult:
     """Train ``model`` with ``method`` on ``hardware`` over ``dataset`` and price it.
 
     ``set`` overrides spec keys like the CLI's ``--set`` (``["compute_format=bf16"]`` or
-    ``{"compute_format": "bf16"}``). Returns a ``RunResult`` (``.to_json()``, ``.to_row()``).
+    ``{"compute_format": "bf16"}``). ``serve_on`` deploys the trained weights on another spec
+    (with ``serve_set`` overrides) and measures accuracy and inference cost there.
+    Returns a ``RunResult`` (``.to_json()``, ``.to_row()``).
     """
     from .core.scheduler import run as _run
 
-    overrides = [f"{k}={_literal(v)}" for k, v in set.items()] if isinstance(set, Mapping) \
-        else list(set)
+    overrides, serve_overrides = _overrides(set), _overrides(serve_set)
     config = RunConfig(hardware=hardware, method=method, model=model, dataset=dataset,
                        epochs=epochs, batch_size=batch_size, seed=seed, lr=lr,
                        optimizer=optimizer, momentum=momentum, overrides=tuple(overrides),
                        options=dict(options or {}), lifetime_inferences=lifetime_inferences,
-                       plugins=tuple(plugins))
+                       plugins=tuple(plugins), serve_hardware=serve_on,
+                       serve_overrides=tuple(serve_overrides))
     return _run(config, plugins=pm or get_plugin_manager(config.plugins), on_epoch=on_epoch)
+
+
+def _overrides(values: Iterable[str] | Mapping[str, Any]) -> list[str]:
+    """``--set`` strings from a list of KEY=VALUE strings or a mapping."""
+    if isinstance(values, Mapping):
+        return [f"{k}={_literal(v)}" for k, v in values.items()]
+    return list(values)
 
 
 def price(hardware: str, primitive: str, shape: tuple[int, int, int], bits: int | None = None,

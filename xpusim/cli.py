@@ -95,12 +95,18 @@ def _kv(values: tuple[str, ...], what: str) -> dict[str, Any]:
               help="A method option, e.g. --option hidden_epochs=5; repeatable.")
 @click.option("--lifetime-inferences", default=1e9, show_default=True, type=float,
               help="N for the lifetime cost (training + N inferences).")
+@click.option("--serve-on", default=None, metavar="SPEC",
+              help="Deploy the trained weights on another spec and serve there "
+                   "(accuracy and inference cost measured on it).")
+@click.option("--serve-set", "serve_overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a key of the --serve-on spec; repeatable.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
               help="Write the whole RunResult as JSON ('-' for stdout).")
 @click.pass_context
 def run(ctx: click.Context, hardware: str, method: str, model: str, dataset: str, epochs: int,
         batch_size: int, seed: int, lr: float | None, optimizer: str, momentum: float,
         overrides: tuple[str, ...], options: tuple[str, ...], lifetime_inferences: float,
+        serve_on: str | None, serve_overrides: tuple[str, ...],
         json_path: str | None) -> None:
     """Train MODEL with METHOD on HARDWARE over DATASET; print accuracy and costs."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -112,6 +118,10 @@ def run(ctx: click.Context, hardware: str, method: str, model: str, dataset: str
 
     spec = pm.load_spec(hardware, overrides)  # fail fast, before the progress bar starts
     check_compatible(pm.method(method), pm.backend(spec.backend), spec.name)
+    if serve_on is not None:
+        pm.load_spec(serve_on, serve_overrides)
+    elif serve_overrides:
+        raise XpusimError("--serve-set needs --serve-on SPEC")
     pm.model(model)
     quiet = json_path == "-"
     progress = Progress(TextColumn("[bold]training"), BarColumn(),
@@ -128,7 +138,8 @@ def run(ctx: click.Context, hardware: str, method: str, model: str, dataset: str
                          epochs=epochs, batch_size=batch_size, seed=seed, lr=lr,
                          optimizer=optimizer, momentum=momentum, set=overrides,
                          options=_kv(options, "--option"),
-                         lifetime_inferences=lifetime_inferences, pm=pm, on_epoch=on_epoch)
+                         lifetime_inferences=lifetime_inferences, pm=pm, on_epoch=on_epoch,
+                         serve_on=serve_on, serve_set=serve_overrides)
     if json_path:
         text = result.dumps()
         if json_path == "-":
@@ -144,8 +155,9 @@ def run(ctx: click.Context, hardware: str, method: str, model: str, dataset: str
 
 def _print_run(r: Any) -> None:
     c = r.config
+    served = f", served on {c['serve_spec_name']}" if "serve_spec_name" in c else ""
     t = Table(title=f"{c['method']} · {c['model']} · {c['dataset']} on {c['spec_name']} "
-                    f"({c['backend']}), seed {c['seed']}", show_header=True)
+                    f"({c['backend']}){served}, seed {c['seed']}", show_header=True)
     t.add_column("quantity")
     t.add_column("value", justify="right")
     t.add_row("final test accuracy", f"{r.final_test_accuracy:.4f}")

@@ -30,12 +30,21 @@ class RunConfig:
         default=(), converter=lambda o: tuple(sorted(dict(o).items())))
     lifetime_inferences: float = 1e9
     plugins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    serve_hardware: str | None = None
+    """Serve on another spec: trained weights are deployed there and inference is priced
+    there (e.g. train on a GPU, serve int8 on a systolic array). None: serve where trained."""
+    serve_overrides: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self)
         d["overrides"] = list(self.overrides)
         d["options"] = dict(self.options)
         d["plugins"] = list(self.plugins)
+        if self.serve_hardware is None:  # runs that serve where they train hash as before
+            d.pop("serve_hardware")
+            d.pop("serve_overrides")
+        else:
+            d["serve_overrides"] = list(self.serve_overrides)
         return d
 
     def hash(self, spec_hash: str = "") -> str:

@@ -118,20 +118,29 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     train_ledger = price(trace, cost, spec.name)
     deploy_trace = Trace()
     device.trace = deploy_trace
-    device.finalize_training()
-    deploy_ledger = price(deploy_trace, cost, spec.name)
+    serve_spec, serve_cost = spec, cost
+    if config.serve_hardware is None:
+        device.finalize_training()
+    else:  # the writes onto the serving device are its deployment (no second programming)
+        serve_spec, device, serve_cost = _deploy_elsewhere(pm, config, device, deploy_trace)
+        method.device = device
+    deploy_ledger = price(deploy_trace, serve_cost, serve_spec.name)
 
     # One recorded inference pass over the test set: the serving cost per sample.
     infer_trace = Trace()
     device.trace = infer_trace
     device.prepare_inference()
     final_acc = accuracy(method, data.x_test, data.y_test) if status == "ok" else float("nan")
-    infer_ledger = price(infer_trace, cost, spec.name)
+    infer_ledger = price(infer_trace, serve_cost, serve_spec.name)
     per_sample = 1.0 / max(len(data.x_test), 1)
 
     cfg = config.to_dict()
+    spec_hash = spec.hash if serve_spec is spec else f"{spec.hash}+{serve_spec.hash}"
+    if serve_spec is not spec:
+        cfg.update(serve_spec_name=serve_spec.name, serve_backend=serve_spec.backend,
+                   serve_spec_hash=serve_spec.hash)
     cfg.update(spec_name=spec.name, backend=spec.backend, spec_hash=spec.hash,
-               config_hash=config.hash(spec.hash), version=__version__,
+               config_hash=config.hash(spec_hash), version=__version__,
                model_params=model.n_params, train_samples=n, test_samples=len(data.x_test),
                compute_kernels=kernels.provider, cost_kernels=cost.provider)
     return RunResult(
@@ -145,6 +154,24 @@ def run(config: RunConfig, plugins: Plugins | None = None,
         peak_activation_bytes=int(method.peak_activation_bytes),
         trace_summary=trace.summary(), failure=failure, failed_step=failed_step,
         meta={"wall_time_s": time.perf_counter() - t_start})
+
+
+def _deploy_elsewhere(pm: Plugins, config: RunConfig, trained: Any,
+                      deploy_trace: Trace) -> tuple[Any, Any, Any]:
+    """Copy the trained weights (all device layers, fixed feedback included) onto a fresh
+    device of the serving spec, recording the writes as ``deploy`` rows there."""
+    spec = pm.load_spec(config.serve_hardware, config.serve_overrides)
+    backend = pm.backend(spec.backend)
+    if "mvm" not in backend.primitives:
+        raise IncompatibleError(f"serving spec {spec.name!r} (backend {backend.name!r}) has "
+                                "no 'mvm' primitive: it cannot run inference")
+    rng = np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(config.seed, spawn_key=(len(STREAMS),))))
+    device = backend.device(spec, pm.compute_kernels(spec), rng, deploy_trace,
+                            primitives=backend.primitives)
+    for layer in sorted(trained.shapes):
+        device.place(layer, trained.weights(layer), trained.bias.get(layer), phase="deploy")
+    return spec, device, pm.cost_model(spec)
 
 
 def price_primitive(pm: Plugins, spec_ref: str, primitive: str, shape: tuple[int, int, int],
