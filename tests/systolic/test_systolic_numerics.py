@@ -33,6 +33,14 @@ def test_int8_gemm_is_exact_integer_arithmetic(kernels):
     np.testing.assert_array_equal(got, a.astype(np.int64) @ b.astype(np.int64))
 
 
+def test_int16_gemm_is_exact_beyond_float32_significand(kernels):
+    rng = np.random.default_rng(12)
+    a = rng.integers(-32767, 32768, (20, 500)).astype(np.float32)
+    b = rng.integers(-32767, 32768, (500, 7)).astype(np.float32)
+    got = kernels.int_gemm(a, b, 128, 48)
+    np.testing.assert_array_equal(got, a.astype(np.int64) @ b.astype(np.int64))
+
+
 def test_narrow_accumulator_saturates_per_fold(kernels):
     a = np.full((1, 64), 127, np.float32)
     b = np.full((64, 1), 127, np.float32)
@@ -44,7 +52,8 @@ def test_narrow_accumulator_saturates_per_fold(kernels):
 def test_exact_chunk_keeps_float32_sums_exact():
     assert exact_chunk(127 * 127, 4096) * 127 * 127 <= 1 << 24
     assert exact_chunk(127 * 127, 128) == 128
-    assert exact_chunk(32767 * 32767, 256) == 1  # int16 x int16: one term at a time
+    # int16 x int16 products exceed 2^24: float64 passes, exact to 2^53
+    assert exact_chunk(32767 * 32767, 4096) == 4096
 
 
 @pytest.mark.parametrize("fmt,levels", [("int8", 255), ("int4", 15), ("int2", 3)])

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 EXACT_FLOAT32 = 1 << 24  # every integer of magnitude <= 2^24 is exact in float32
+EXACT_FLOAT64 = 1 << 53  # ... and <= 2^53 in float64 (int16 x int16 products need it)
 
 
 PARALLEL_MIN_ELEMENTS = 1 << 16  # below this, thread start-up costs more than it saves
@@ -68,19 +69,49 @@ def accumulate_saturate_parallel(acc, partial, lo, hi):
 
 
 def exact_chunk(max_product: float, fold: int) -> int:
-    """Largest reduction chunk (<= ``fold``) whose sums of products stay exact in float32."""
-    return int(max(1, min(fold, EXACT_FLOAT32 // max(1, int(max_product)))))
+    """Largest reduction chunk (<= ``fold``) whose sums of products stay exact in the float
+    type ``exact_dtype(max_product)`` picks."""
+    limit = EXACT_FLOAT32 if max_product <= EXACT_FLOAT32 else EXACT_FLOAT64
+    return int(max(1, min(fold, limit // max(1, int(max_product)))))
+
+
+def exact_dtype(max_product: float) -> type:
+    """float32 when one product fits its 24-bit significand, else float64 (exact to 2^53)."""
+    return np.float32 if max_product <= EXACT_FLOAT32 else np.float64
+
+
+def _exact_sum(a: np.ndarray, b: np.ndarray, step: int) -> np.ndarray:
+    """a @ b exactly: float passes of at most ``step`` reduction terms, added in float64."""
+    k = a.shape[1]
+    if step >= k:
+        return a @ b
+    total = np.zeros((a.shape[0], b.shape[1]), dtype=np.float64)
+    for k0 in range(0, k, step):
+        total += np.ascontiguousarray(a[:, k0:k0 + step]) @ b[k0:k0 + step]
+    return total
 
 
 def int_gemm(a: np.ndarray, b: np.ndarray, chunk: int, acc_bits: int) -> np.ndarray:
     """a (M x K) @ b (K x N) of integer-valued float32 operands in an ``acc_bits``-wide
-    saturating accumulator, one fold of ``chunk`` reduction terms at a time; int64 result."""
+    saturating accumulator, one fold of ``chunk`` reduction terms at a time; int64 result.
+
+    Each fold's sum is exact: float32 passes of at most 2^24 / (max|a| x max|b|) terms,
+    float64 when one product is wider than 2^24 (int16 x int16). When K x max|a| x max|b|
+    fits the accumulator no fold can saturate, so the folds are not visited one by one:
+    same integers, faster; the twin checks it against the fold-by-fold definition."""
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+    k = a.shape[1]
+    max_product = float(np.abs(a).max(initial=0.0)) * float(np.abs(b).max(initial=0.0))
+    if exact_dtype(max_product) is np.float64:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    step = exact_chunk(max_product, k)
+    if k * max_product <= hi:
+        return _exact_sum(a, b, step).astype(np.int64)
     acc = np.zeros((a.shape[0], b.shape[1]), dtype=np.int64)
     add = accumulate_saturate_parallel if acc.size >= PARALLEL_MIN_ELEMENTS else \
         accumulate_saturate
-    for k0 in range(0, a.shape[1], chunk):
-        partial = np.ascontiguousarray(a[:, k0:k0 + chunk]) @ b[k0:k0 + chunk]
+    for k0 in range(0, k, chunk):
+        partial = _exact_sum(np.ascontiguousarray(a[:, k0:k0 + chunk]), b[k0:k0 + chunk], step)
         add(acc, partial, lo, hi)
     return acc
 

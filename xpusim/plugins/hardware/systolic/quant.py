@@ -36,7 +36,7 @@ class QTensor:
     max_code: float  # largest |code| the format allows (bounds products for exact GEMMs)
 
     def value(self) -> np.ndarray:
-        return (self.codes * self.scale[None, :]).astype(np.float32)
+        return np.multiply(self.codes, self.scale[None, :], dtype=np.float32)
 
 
 def int_range(fmt: str, signed: bool = True) -> tuple[float, float]:

@@ -38,7 +38,11 @@ def _gemm_args(rng: np.random.Generator) -> list:
     q = 2 ** (bits - 1) - 1
     a = rng.integers(-q, q + 1, (m, k)).astype(np.float32)
     b = rng.integers(-q, q + 1, (k, n)).astype(np.float32)
-    return [a, b, int(rng.integers(1, 20)), int(rng.choice([8, 12, 16, 32]))]
+    if rng.random() < 0.4:  # int16 codes: float64 passes, or float32 passes that split K
+        a = rng.integers(-32767, 32768, (m, k)).astype(np.float32)
+        b = rng.integers(-32767, 32768, (k, n)).astype(np.float32) if rng.random() < 0.5 \
+            else rng.integers(-300, 301, (k, n)).astype(np.float32)
+    return [a, b, int(rng.integers(1, 20)), int(rng.choice([8, 12, 16, 32, 48]))]
 
 
 TWINS = {
