@@ -119,3 +119,17 @@ def test_a_second_driver_on_the_same_database_is_refused(pm, tmp_path):
                                               "\\(pid 4242\\)"):
             run_study(s, db=db, executor="serial", progress=False)
     assert run_study(s, db=db, executor="serial", progress=False).ok == 1
+
+
+def test_serving_hardware_is_an_axis(pm, tmp_path):
+    s = expand({"name": "serve", "fixed": {"model": "mlp:64-16-10", "epochs": 1},
+                "axes": {"serve_hardware": ["h100-sxm", "pcm-hermes"]}}, pm=pm)
+    db = tmp_path / "serve.sqlite"
+    out = run_study(s, db=db, executor="serial", progress=False)
+    assert (out.total, out.ok) == (2, 2)  # planned hashes match the runs' own
+    df = load(db).set_index("config.serve_hardware")
+    assert list(df["config.serve_spec_name"]) == ["h100-sxm", "pcm-hermes"]
+    # same training, different serving chip: different inference energy per sample
+    a, b = df["inference_per_sample.energy_j"]
+    assert a != b
+    assert df["training.energy_j"].iloc[0] == df["training.energy_j"].iloc[1]

@@ -47,6 +47,12 @@ class RunConfig:
             d["serve_overrides"] = list(self.serve_overrides)
         return d
 
+    @staticmethod
+    def spec_hash_of(train_hash: str, serve_hash: str | None = None) -> str:
+        """The spec part of the run hash: the training spec's, joined with the serving
+        spec's when the run serves elsewhere."""
+        return train_hash if serve_hash is None else f"{train_hash}+{serve_hash}"
+
     def hash(self, spec_hash: str = "") -> str:
         """Stable 16-hex hash of the configuration (plugins excluded) and the resolved spec."""
         d = self.to_dict()

@@ -135,7 +135,8 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     per_sample = 1.0 / max(len(data.x_test), 1)
 
     cfg = config.to_dict()
-    spec_hash = spec.hash if serve_spec is spec else f"{spec.hash}+{serve_spec.hash}"
+    spec_hash = RunConfig.spec_hash_of(spec.hash,
+                                       None if serve_spec is spec else serve_spec.hash)
     if serve_spec is not spec:
         cfg.update(serve_spec_name=serve_spec.name, serve_backend=serve_spec.backend,
                    serve_spec_hash=serve_spec.hash)

@@ -219,7 +219,7 @@ def summarize(df: Any) -> Any:
 
 
 CONFIG_KEYS = ("hardware", "method", "model", "dataset", "epochs", "batch_size", "optimizer",
-               "lr", "momentum", "overrides", "options")
+               "lr", "momentum", "overrides", "options", "serve_hardware")
 
 
 def config_columns(df: Any) -> list[str]:

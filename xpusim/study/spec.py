@@ -26,6 +26,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "hardware": (str,), "method": (str,), "model": (str,), "dataset": (str,),
     "epochs": (int,), "batch_size": (int,), "seed": (int,), "lr": (int, float),
     "optimizer": (str,), "momentum": (int, float), "lifetime_inferences": (int, float),
+    "serve_hardware": (str,),
 }
 TABLES = ("set", "option")  # sub-tables of [fixed] and [axes]: spec overrides, method options
 TOP_KEYS = ("name", "description", "fixed", "axes", "options")
@@ -403,9 +404,21 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                 continue
         if not spec_hashes[key]:
             continue
+        serve_hash = None
+        if fields.get("serve_hardware") is not None:
+            serve_key = (fields["serve_hardware"], ())
+            if serve_key not in spec_hashes:
+                try:
+                    spec_hashes[serve_key] = pm.load_spec(fields["serve_hardware"]).hash
+                except XpusimError as exc:
+                    bad_values.append(str(exc))
+                    spec_hashes[serve_key] = ""
+            if not spec_hashes[serve_key]:
+                continue
+            serve_hash = spec_hashes[serve_key]
         config = RunConfig(**fields, overrides=overrides, options=opts,
                            plugins=study_plugins)
-        h = config.hash(spec_hashes[key])
+        h = config.hash(RunConfig.spec_hash_of(spec_hashes[key], serve_hash))
         if h in seen:
             continue
         seen.add(h)
