@@ -1,5 +1,7 @@
 """Analog in-memory-computing backend: crossbar tiles, DAC/ADC, PCM drift, in-situ pulses."""
 
+from functools import partial
+
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 
@@ -33,5 +35,6 @@ def xpusim_cost_kernels(spec):
     p = spec.params
     return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
                      extras=cost.EXTRAS, static_power_w=p.static_power_w,
-                     price_usd_per_hour=p.price_usd_per_hour, summarize=cost.summarize,
+                     price_usd_per_hour=p.price_usd_per_hour, summarize=partial(cost.summarize,
+                                                            tiles_on_chip=p.tile.tiles_on_chip),
                      boundary="device: one analog chip (tiles + periphery); host excluded")

@@ -1,17 +1,27 @@
 """Analog cost kernel: tile reads, DAC/ADC conversions, weight programming, digital periphery.
 
-mvm / mvm_t (analog), per input vector, with T_in = ceil(inputs/rows_in) x T_out =
-ceil(outputs/cols_out) tiles (mvm_t swaps rows and columns):
-  time   = (read_time + columns_per_adc x adc_conversion_time) x ceil(tiles / tiles_on_chip)
+mvm / mvm_t (analog), per input vector. A weight matrix of k inputs x n outputs occupies k rows
+and S n columns (S = ``tile.weight_slices``, one column per bit slice); mvm drives the rows and
+reads the columns, mvm_t drives the columns and reads the rows. With I driven lines over tiles
+of ``rows_in`` and O read lines over tiles of ``cols_out``: T_in = ceil(I/rows_in),
+T_out = ceil(O/cols_out), tiles = T_in T_out, rounds = ceil(tiles / tiles_on_chip):
+  time   = (read_time + min(columns_per_adc, cols_out) x adc_conversion_time) x rounds
            (tiles in parallel; the ADCs of a tile are shared by ``columns_per_adc`` columns)
-  energy = dac: inputs x T_out x E_dac; array: inputs x outputs x E_cell_read;
-           adc: outputs x T_in x Walden FoM x 2^bits (REFERENCES E15, E16);
-           digital: outputs x (T_in + 1) ops (partial sums + scaling) x E_op.
-write (analog): program-and-verify of 2 cells (G+, G-) per weight:
-  energy = 2 k n x iterations x E_pulse; time = rows used x iterations x t_pulse (tiles parallel).
+  energy = dac: I x T_out x E_dac; array: k x n x S x E_cell_read;
+           adc: O x T_in x Walden FoM x 2^bits (REFERENCES E15, E16);
+           digital: (O x T_in + outputs) ops (partial sums, slice shift-add, scaling) x E_op.
+  capacity: a product needing more tiles than the chip has (rounds > 1) cannot stay resident:
+           every row reprograms all its tiles (program-and-verify, as ``write`` below, time
+           paid once per round) and counts them in ``tile_reprogrammings``. A model whose layers
+           fit one by one but not together is charged by the device (a ``write`` row per use).
+write (analog): program-and-verify of 2 S cells (G+, G-, per slice) per weight:
+  energy = 2 S k n x iterations x E_pulse; time = rows used x iterations x t_pulse (tiles
+  parallel, rounds as above).
 update (analog, in-situ/hybrid): m x BL pulse slots, whole array in parallel;
   energy = activity x m x BL x k x n x E_update_pulse (activity = fraction of slots that fired).
 fp32 rows (digital periphery): ops x E_op, ops / throughput; fp32 writes: SRAM bytes.
+``tiles_used``: tiles one product occupies, times ``count`` (counters add over rows; for one
+product, as `xpusim price` prices it, it is the tiles it needs, against ``tiles_on_chip``).
 """
 
 from __future__ import annotations
@@ -25,10 +35,10 @@ from xpusim.core.trace import FORMAT, PRIMITIVE
 
 COMPONENTS = ("dac", "array", "adc", "digital", "write")
 EXTRAS = ("adc_conversions", "dac_conversions", "tile_reads", "macs", "programming_pulses",
-          "update_pulses", "tile_reprogrammings")
+          "update_pulses", "tile_reprogrammings", "tiles_used")
 (ROWS, COLS, TILES, READ_T, CELL_E, DAC_E, ADC_E, ADC_T, COLS_PER_ADC, OP_E, OPS_S, SRAM_E,
- PV_ITER, PV_E, PV_T, BL, UP_E, UP_T) = range(18)
-N_PARAMS = 18
+ PV_ITER, PV_E, PV_T, BL, UP_E, UP_T, SLICES) = range(19)
+N_PARAMS = 19
 
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
@@ -54,6 +64,7 @@ def pack(p) -> np.ndarray:
     v[BL] = p.pulsed.pulse_train_length
     v[UP_E] = p.pulsed.pulse_energy_pj * 1e-12
     v[UP_T] = p.pulsed.pulse_time_ns * 1e-9
+    v[SLICES] = p.tile.weight_slices
     return v
 
 
@@ -65,30 +76,43 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         prim = primitive[i]
         reps = float(count[i])
         mm, nn, kk = float(m[i]), float(n[i]), float(k[i])
+        sl = params[SLICES]
         if fmt[i] == F_ANALOG and (prim == P_MVM or prim == P_MVM_T):
-            rin = params[ROWS] if prim == P_MVM else params[COLS]
-            cout = params[COLS] if prim == P_MVM else params[ROWS]
-            t_in = math.ceil(kk / rin)
-            t_out = math.ceil(nn / cout)
+            if prim == P_MVM:
+                rin, cout = params[ROWS], params[COLS]
+                lines_in, lines_out, w_rows = kk, nn * sl, kk
+            else:
+                rin, cout = params[COLS], params[ROWS]
+                lines_in, lines_out, w_rows = kk * sl, nn, nn
+            t_in = math.ceil(lines_in / rin)
+            t_out = math.ceil(lines_out / cout)
             tiles = t_in * t_out
             rounds = math.ceil(tiles / params[TILES])
             t_vec = (params[READ_T] + min(params[COLS_PER_ADC], cout) * params[ADC_T]) * rounds
             time_s[i] = mm * t_vec * reps
-            dac = mm * kk * t_out
-            adc = mm * nn * t_in
-            ops = mm * nn * (t_in + 1.0)
+            dac = mm * lines_in * t_out
+            adc = mm * lines_out * t_in
+            ops = mm * (lines_out * t_in + nn)
             energy_j[i, 0] = dac * params[DAC_E] * reps
-            energy_j[i, 1] = mm * kk * nn * params[CELL_E] * reps
+            energy_j[i, 1] = mm * kk * nn * sl * params[CELL_E] * reps
             energy_j[i, 2] = adc * params[ADC_E] * reps
             energy_j[i, 3] = ops * params[OP_E] * reps
             extras[i, 0] = adc * reps
             extras[i, 1] = dac * reps
             extras[i, 2] = mm * tiles * reps
             extras[i, 3] = mm * nn * kk * reps
+            extras[i, 7] = tiles * reps
+            if rounds > 1.0:  # does not fit: reprogram every tile for each use
+                cells = 2.0 * kk * nn * sl
+                time_s[i] += (rounds * min(w_rows, params[ROWS]) * params[PV_ITER]
+                              * params[PV_T] * reps)
+                energy_j[i, 4] = cells * params[PV_ITER] * params[PV_E] * reps
+                extras[i, 4] = cells * params[PV_ITER] * reps
+                extras[i, 6] = tiles * reps
         elif fmt[i] == F_ANALOG and prim == P_WRITE:
-            cells = 2.0 * kk * nn * mm
+            cells = 2.0 * kk * nn * mm * sl
             rows_used = min(kk, params[ROWS])
-            tiles = math.ceil(kk / params[ROWS]) * math.ceil(nn / params[COLS])
+            tiles = math.ceil(kk / params[ROWS]) * math.ceil(nn * sl / params[COLS])
             rounds = math.ceil(tiles / params[TILES])
             time_s[i] = mm * rows_used * params[PV_ITER] * params[PV_T] * rounds * reps
             energy_j[i, 4] = cells * params[PV_ITER] * params[PV_E] * reps
@@ -116,9 +140,11 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             energy_j[i, 3] = (ops * params[OP_E] + mm * nn * bits[i] / 8.0 * params[SRAM_E]) * reps
 
 
-def summarize(totals):
-    """TOPS (2 ops per MAC) and TOPS/W over the priced rows."""
+def summarize(totals, tiles_on_chip=0):
+    """TOPS (2 ops per MAC) and TOPS/W over the priced rows; the chip's tile budget beside the
+    ``tiles_used`` counter."""
     ops = 2.0 * totals.get("macs", 0.0)
     t, e = totals.get("time_s", 0.0), totals.get("energy_j", 0.0)
     return {"tops": ops / t / 1e12 if t > 0 else 0.0,
-            "tops_per_w": ops / e / 1e12 if e > 0 else 0.0}
+            "tops_per_w": ops / e / 1e12 if e > 0 else 0.0,
+            "tiles_on_chip": float(tiles_on_chip)}

@@ -60,75 +60,116 @@ class AnalogDevice(Device):
         a, self._activity = self._activity, None
         return 1.0 if a is None else a
 
-    def tiles_needed(self) -> int:
+    def layer_tiles(self, layer) -> int:
+        """Tiles one layer occupies: its weight columns times ``weight_slices`` (one column per
+        slice) over tile columns, its inputs over tile rows."""
         t = self.params.tile
-        return sum(math.ceil(k / t.rows) * math.ceil(n / t.cols) for k, n in self.shapes.values())
+        k, n = self.shapes[layer]
+        return math.ceil(k / t.rows) * math.ceil(n * t.weight_slices / t.cols)
+
+    def tiles_needed(self) -> int:
+        return sum(self.layer_tiles(layer) for layer in self.shapes)
 
     def _charge_reprogramming(self, layer, phase):
-        """A model larger than the chip reprograms a layer's tiles before each use."""
-        if self.tiles_needed() > self.params.tile.tiles_on_chip:
+        """A model larger than the chip reprograms a layer's tiles before each use. A layer that
+        alone exceeds the chip is charged by the cost kernel (it prices every product whose
+        tiles exceed ``tiles_on_chip`` with the reprogramming of all its tiles), not here."""
+        chip = self.params.tile.tiles_on_chip
+        if self.tiles_needed() > chip and self.layer_tiles(layer) <= chip:
             k, n = self.shapes[layer]
             self.trace.add(phase, layer, "write", 1, n, k, self.params.dac.bits, "analog")
 
     # -- PCM programming, drift, read noise ------------------------------------------------------
 
     def _program(self, layer, w):
+        """Program-and-verify ``w`` (k x n) as conductance pairs with per-column scale.
+
+        Bit-slicing (``tile.weight_slices`` = S > 1): slice s has significance f_s = B^-s
+        (B = ``tile.slice_significance``); slice 0 is programmed to the normalised weight, each
+        next slice to the error left by the slices already programmed (verified), times 1/f_s and
+        clipped to [-1, 1]: the lower-significance devices correct the programming noise of the
+        higher ones. Every slice gets its own programming noise, drift exponents and stuck
+        devices (REFERENCES E8, E9)."""
         p = self.params
         rng = self.rng
+        n_slices = p.tile.weight_slices
+        f = p.tile.slice_significance ** -np.arange(n_slices, dtype=np.float64)
         scale = np.abs(w).max(axis=0).astype(np.float64)
         scale[scale == 0] = 1.0
         wn = w / scale
-        state = {"scale": scale}
-        for name, g in (("gp", np.maximum(wn, 0.0)), ("gm", np.maximum(-wn, 0.0))):
-            g = g.astype(np.float64)
-            sig = (PROG_C[0] + PROG_C[1] * g + PROG_C[2] * g * g) / PROG_G_REF_US
-            g_prog = np.maximum(g + p.pcm.prog_noise_scale * sig * rng.standard_normal(g.shape), 0)
-            gr = np.maximum(g, 1e-7)
-            mu = np.clip(-0.0155 * np.log(gr) + 0.0244, 0.049, 0.1)
-            sd = np.clip(-0.0125 * np.log(gr) - 0.0059, 0.008, 0.045)
-            nu = np.abs(mu + sd * rng.standard_normal(g.shape)) * p.pcm.drift_scale
-            if p.noise.stuck_fraction > 0:
-                u = rng.random(g.shape)
-                g_prog = np.where(u < p.noise.stuck_fraction / 2, 0.0, g_prog)
-                g_prog = np.where((u >= p.noise.stuck_fraction / 2) & (u < p.noise.stuck_fraction),
-                                  1.0, g_prog)
-            state[name], state["nu_" + name[1]], state["t_" + name] = g_prog, nu, g
-        state["ref"] = self._reference(state["gp"] - state["gm"])
+        acc = np.zeros(w.shape)
+        state = {"scale": scale, "f": f, "gp": [], "gm": [], "nu_p": [], "nu_m": []}
+        for s in range(n_slices):
+            target = np.clip((wn - acc) / f[s], -1.0, 1.0)
+            for name, g in (("gp", np.maximum(target, 0.0)), ("gm", np.maximum(-target, 0.0))):
+                sig = (PROG_C[0] + PROG_C[1] * g + PROG_C[2] * g * g) / PROG_G_REF_US
+                g_prog = np.maximum(g + p.pcm.prog_noise_scale * sig * rng.standard_normal(g.shape),
+                                    0)
+                gr = np.maximum(g, 1e-7)
+                mu = np.clip(-0.0155 * np.log(gr) + 0.0244, 0.049, 0.1)
+                sd = np.clip(-0.0125 * np.log(gr) - 0.0059, 0.008, 0.045)
+                nu = np.abs(mu + sd * rng.standard_normal(g.shape)) * p.pcm.drift_scale
+                if p.noise.stuck_fraction > 0:
+                    u = rng.random(g.shape)
+                    g_prog = np.where(u < p.noise.stuck_fraction / 2, 0.0, g_prog)
+                    g_prog = np.where((u >= p.noise.stuck_fraction / 2)
+                                      & (u < p.noise.stuck_fraction), 1.0, g_prog)
+                state[name].append(g_prog)
+                state["nu_" + name[1]].append(nu)
+            acc += f[s] * (state["gp"][s] - state["gm"][s])
+        ir = self._ir(w.shape[0], w.shape[1] * n_slices).reshape(-1, n_slices, w.shape[1])
+        state["ref"] = self._reference(sum(f[s] * (state["gp"][s] - state["gm"][s]) * ir[:, s]
+                                           for s in range(n_slices)))
         self.prog[layer] = state
 
     def _reference(self, wn):
-        """Drift-compensation readout: mean |current| per column (global: over all columns)."""
+        """Drift-compensation readout: mean |weight| per column (aihwkit reads it with one-hot
+        inputs, REFERENCES E12 era GlobalDriftCompensation; global: the mean over columns)."""
         return np.abs(wn).mean(axis=0) + 1e-12
 
     def _ir(self, k, n):
+        """First-order IR drop: a cell's read current falls linearly with its distance along the
+        row wire from the driver, to 1 - ir_drop at the tile's last column."""
         t = self.params.tile
         if t.ir_drop == 0:
-            return 1.0
+            return np.ones((1, n))
         pos = (np.arange(n) % t.cols + 1) / t.cols
         return 1.0 - t.ir_drop * pos[None, :]
 
     def _read_state(self, layer):
-        """Weights as read at ``inference_time_s`` after programming (drift + 1/f noise)."""
+        """Weights as read at ``inference_time_s`` after programming: drift
+        G(t) = G_prog ((t + t0)/t0)^-nu, then 1/f read noise of std
+        |G(t)| Q_s(G_prog) sqrt(ln((t + t0 + t_read)/(2 t_read))), clipped at 0 (REFERENCES
+        E9, E10; aihwkit PCMLikeNoiseModel.apply_drift_noise_to_conductance)."""
         p = self.params
         s = self.prog[layer]
-        t = p.inference_time_s
-        g = {}
-        for name in ("gp", "gm"):
-            gd = s[name] * ((t + p.pcm.t0_s) / p.pcm.t0_s) ** (-s["nu_" + name[1]])
-            gt = np.maximum(s["t_" + name], 1e-7)
-            q = np.minimum(0.0088 / np.maximum(gt ** 0.65, 1e-3), 0.2)
-            sig = q * math.sqrt(math.log((t + p.pcm.t_read_s) / (2 * p.pcm.t_read_s)))
-            g[name] = gd + np.abs(gd) * p.pcm.read_noise_scale * sig * self.rng.standard_normal(
-                gd.shape)
-        wn = (g["gp"] - g["gm"]) * self._ir(*g["gp"].shape)
+        tt = p.inference_time_s + p.pcm.t0_s
+        n_slices = len(s["f"])
+        sig_t = math.sqrt(math.log((tt + p.pcm.t_read_s) / (2 * p.pcm.t_read_s)))
+        parts = []
+        for sl in range(n_slices):
+            g = {}
+            for name in ("gp", "gm"):
+                gp = s[name][sl]
+                gd = gp * (tt / p.pcm.t0_s) ** (-s["nu_" + name[1]][sl])
+                q = np.minimum(0.0088 / np.maximum(np.abs(gp) ** 0.65, 1e-3), 0.2)
+                g[name] = np.maximum(gd + np.abs(gd) * p.pcm.read_noise_scale * q * sig_t
+                                     * self.rng.standard_normal(gd.shape), 0.0)
+            parts.append(g["gp"] - g["gm"])
+        k, n = parts[0].shape
+        wn = np.concatenate(parts, axis=1) * self._ir(k, n * n_slices)
+        f = s["f"]
         gain = s["scale"].copy()
         if p.drift_compensation != "none":
-            ref = self._reference(wn)
+            eff = sum(f[sl] * wn[:, sl * n:(sl + 1) * n] for sl in range(n_slices))
+            ref = self._reference(eff)
             if p.drift_compensation == "global":
                 gain *= s["ref"].mean() / ref.mean()
             else:
                 gain *= s["ref"] / ref
-        self.read[layer] = (np.ascontiguousarray(wn, np.float32), gain.astype(np.float32))
+        gain = np.concatenate([gain * f[sl] for sl in range(n_slices)])
+        self.read[layer] = (np.ascontiguousarray(wn, np.float32), gain.astype(np.float32),
+                            n_slices)
 
     # -- the analog read pipeline ----------------------------------------------------------------
 
@@ -162,7 +203,8 @@ class AnalogDevice(Device):
         return out
 
     def _weights_for(self, layer, phase):
-        """(normalised weights in [-1,1] as conductance differences, per-column gain)."""
+        """(normalised weights as conductance differences (k x S n, the S bit slices side by
+        side), per-column digital gain (S n), S)."""
         if self.mode == "hardware-aware":
             if phase.startswith("train"):
                 w = self.master[layer]
@@ -174,7 +216,7 @@ class AnalogDevice(Device):
                     sig = (PROG_C[0] + PROG_C[1] * a + PROG_C[2] * a * a) / PROG_G_REF_US
                     wn = wn + self.params.hwa_noise_scale * sig * self.rng.standard_normal(
                         wn.shape, dtype=np.float32)
-                return np.ascontiguousarray(wn, np.float32), scale.astype(np.float32)
+                return np.ascontiguousarray(wn, np.float32), scale.astype(np.float32), 1
             if layer in self.dirty or layer not in self.read:
                 self._program(layer, self.master[layer])
                 self._read_state(layer)
@@ -182,7 +224,7 @@ class AnalogDevice(Device):
             return self.read[layer]
         w_max = self.params.pulsed.w_max
         wn = self.w[layer] / np.float32(w_max)
-        return wn, np.full(wn.shape[1], w_max, np.float32)
+        return wn, np.full(wn.shape[1], w_max, np.float32), 1
 
     # -- Device hooks ----------------------------------------------------------------------------
 
@@ -200,6 +242,13 @@ class AnalogDevice(Device):
         lo = -pu.w_max * np.maximum(1.0 + pu.w_bounds_dtod * rng.standard_normal(shape), 0.1)
         self.dev[layer] = {"up": dw * (1.0 + ud), "down": dw * (1.0 - ud), "lo": lo, "hi": hi}
         self.w[layer] = np.clip(w, lo, hi).astype(np.float64)
+        frac = self.params.noise.stuck_fraction
+        if frac > 0:  # stuck devices: half off (weight 0), half on (weight at its upper bound)
+            u = rng.random(shape)
+            stuck = u < frac
+            self.dev[layer]["stuck"] = stuck
+            self.dev[layer]["stuck_w"] = np.where(u < frac / 2, 0.0, hi)[stuck]
+            self.w[layer][stuck] = self.dev[layer]["stuck_w"]
         self.chi[layer] = np.zeros(shape)
 
     def _read(self, layer):
@@ -209,12 +258,18 @@ class AnalogDevice(Device):
 
     def _mvm(self, layer, x, phase):
         self._charge_reprogramming(layer, phase)
-        wn, gain = self._weights_for(layer, phase)
-        return self.analog_mvm(x, wn, gain, self.params.tile.rows)
+        wn, gain, n_slices = self._weights_for(layer, phase)
+        y = self.analog_mvm(x, wn, gain, self.params.tile.rows)
+        if n_slices > 1:  # each slice has its own ADCs; shift-and-add in the digital periphery
+            y = y.reshape(y.shape[0], n_slices, -1).sum(axis=1)
+        return y
 
     def _mvm_t(self, layer, e, phase):
+        """Columns driven, rows read: slices' columns are driven with their significance."""
         self._charge_reprogramming(layer, phase)
-        wn, gain = self._weights_for(layer, phase)
+        wn, gain, n_slices = self._weights_for(layer, phase)
+        if n_slices > 1:
+            e = np.tile(e, n_slices)
         return self.analog_mvm(e * gain[None, :], np.ascontiguousarray(wn.T),
                                np.ones(wn.shape[0], np.float32), self.params.tile.cols)
 
@@ -276,6 +331,8 @@ class AnalogDevice(Device):
                                   dv["hi"], self.rng.standard_normal(shape),
                                   self.rng.standard_normal(shape), pu.dw_min_std,
                                   pu.model == "soft-bounds")
+        if "stuck" in dv:
+            self.w[layer][dv["stuck"]] = dv["stuck_w"]
 
     def finalize_training(self):
         if self.mode != "hardware-aware":

@@ -30,6 +30,12 @@ class Tile:
                                           ge=0)
     ir_drop: float = quantity(unit="1", doc="first-order IR-drop attenuation at the far end of a "
                               "row (0 = off)", ge=0, le=1, default=0.0)
+    weight_slices: int = quantity(unit="device pairs/weight", doc="bit-slicing: conductance pairs "
+                                  "per weight, each on its own column and ADC (1 = off)", gt=0,
+                                  default=1)
+    slice_significance: float = quantity(unit="1", doc="significance ratio between consecutive "
+                                         "slices (slice s weighs slice_significance^-s)", gt=1,
+                                         default=8.0)
 
     def __attrs_post_init__(self) -> None:
         check(self.rows * self.cols <= self.max_tile_cells, "rows",
@@ -155,3 +161,9 @@ class AnalogParams:
     static_power_w: float = quantity(unit="W", doc="power drawn whatever runs", ge=0)
     price_usd_per_hour: float = quantity(unit="USD/h", doc="price per device-hour", ge=0)
     process_nm: float = quantity(unit="nm", doc="process node", gt=0)
+
+    def __attrs_post_init__(self) -> None:
+        check(self.tile.weight_slices == 1 or self.training_mode == "hardware-aware",
+              "tile.weight_slices", f"bit-slicing ({self.tile.weight_slices} slices) applies to "
+              f"programmed weights only: needs training_mode = hardware-aware, found "
+              f"{self.training_mode!r}")

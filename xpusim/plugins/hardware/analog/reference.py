@@ -62,29 +62,39 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     time_s[:] = 0.0
     energy_j[:] = 0.0
     extras[:] = 0.0
-    # analog products
+    # analog products: driven lines / read lines (bit slices add columns)
+    S = P[c.SLICES]
     a = analog & (mvm | mvm_t)
     rin = np.where(mvm, P[c.ROWS], P[c.COLS])
     cout = np.where(mvm, P[c.COLS], P[c.ROWS])
-    t_in, t_out = np.ceil(kk / rin), np.ceil(nn / cout)
+    lin = np.where(mvm, kk, kk * S)
+    lout = np.where(mvm, nn * S, nn)
+    wrows = np.where(mvm, kk, nn)
+    t_in, t_out = np.ceil(lin / rin), np.ceil(lout / cout)
     rounds = np.ceil(t_in * t_out / P[c.TILES])
     t_vec = (P[c.READ_T] + np.minimum(P[c.COLS_PER_ADC], cout) * P[c.ADC_T]) * rounds
-    time_s[a] = (mm * t_vec * reps)[a]
-    energy_j[a, 0] = (mm * kk * t_out * P[c.DAC_E] * reps)[a]
-    energy_j[a, 1] = (mm * kk * nn * P[c.CELL_E] * reps)[a]
-    energy_j[a, 2] = (mm * nn * t_in * P[c.ADC_E] * reps)[a]
-    energy_j[a, 3] = (mm * nn * (t_in + 1) * P[c.OP_E] * reps)[a]
-    extras[a, 0] = (mm * nn * t_in * reps)[a]
-    extras[a, 1] = (mm * kk * t_out * reps)[a]
+    spill = a & (rounds > 1)
+    reprog_t = rounds * np.minimum(wrows, P[c.ROWS]) * P[c.PV_ITER] * P[c.PV_T] * reps
+    time_s[a] = (mm * t_vec * reps + np.where(spill, reprog_t, 0.0))[a]
+    energy_j[a, 0] = (mm * lin * t_out * P[c.DAC_E] * reps)[a]
+    energy_j[a, 1] = (mm * kk * nn * S * P[c.CELL_E] * reps)[a]
+    energy_j[a, 2] = (mm * lout * t_in * P[c.ADC_E] * reps)[a]
+    energy_j[a, 3] = (mm * (lout * t_in + nn) * P[c.OP_E] * reps)[a]
+    energy_j[spill, 4] = (2 * kk * nn * S * P[c.PV_ITER] * P[c.PV_E] * reps)[spill]
+    extras[a, 0] = (mm * lout * t_in * reps)[a]
+    extras[a, 1] = (mm * lin * t_out * reps)[a]
     extras[a, 2] = (mm * t_in * t_out * reps)[a]
     extras[a, 3] = (mm * nn * kk * reps)[a]
+    extras[spill, 4] = (2 * kk * nn * S * P[c.PV_ITER] * reps)[spill]
+    extras[spill, 6] = (t_in * t_out * reps)[spill]
+    extras[a, 7] = (t_in * t_out * reps)[a]
     # programming
     w = analog & wr
-    tiles = np.ceil(kk / P[c.ROWS]) * np.ceil(nn / P[c.COLS])
+    tiles = np.ceil(kk / P[c.ROWS]) * np.ceil(nn * S / P[c.COLS])
     time_s[w] = (mm * np.minimum(kk, P[c.ROWS]) * P[c.PV_ITER] * P[c.PV_T]
                  * np.ceil(tiles / P[c.TILES]) * reps)[w]
-    energy_j[w, 4] = (2 * kk * nn * mm * P[c.PV_ITER] * P[c.PV_E] * reps)[w]
-    extras[w, 4] = (2 * kk * nn * mm * P[c.PV_ITER] * reps)[w]
+    energy_j[w, 4] = (2 * kk * nn * S * mm * P[c.PV_ITER] * P[c.PV_E] * reps)[w]
+    extras[w, 4] = (2 * kk * nn * S * mm * P[c.PV_ITER] * reps)[w]
     extras[w, 6] = (tiles * mm * reps)[w]
     # in-situ pulses
     u = analog & upd
