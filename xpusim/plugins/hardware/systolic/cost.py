@@ -1,0 +1,446 @@
+"""Systolic cost kernel: SCALE-Sim cycles, buffer-capacity DRAM traffic, energy by precision.
+
+GEMM rows (``mvm``, ``mvm_t``: M = m batch, K = k reduction, N = n outputs; ``update``, the
+weight gradient pre^T . post: M = k, N = n, K = m, the batch being the reduction):
+
+* **Cycles.** ``cycles.compute_cycles`` (SCALE-Sim 3.0's compute cycles, exact; folds, fill
+  and drain in that module's docstring), repeated for ``passes = ceil(bits / mac_bits)^2``
+  (operands wider than the multipliers are split into mac_bits slices, every slice pair a
+  pass: TPU v1 runs 16-bit operands at quarter speed). With ``num_arrays`` A > 1 the N output
+  columns are split across the arrays as evenly as possible (shares of ceil(N/A) and
+  floor(N/A)); the arrays run in parallel and the largest share sets the cycles. A format the
+  multipliers cannot take (a float format when ``float_macs`` is false, ``analog``,
+  ``spike``) makes the row unpriceable (time -1).
+* **DRAM traffic** (bytes, operands at ``bits``; A = M x K inputs, B = K x N weights,
+  O = M x N outputs):
+
+  - Residency: a layer's activations live in the input (unified) buffer, as in TPU v1, when
+    they fit: for ``mvm``/``mvm_t`` when A + O fit ``input_buffer`` (then neither touches
+    DRAM), for ``update`` when A + B (activations and errors) fit it. Weights (B of
+    ``mvm``/``mvm_t``) always come from DRAM; the weight gradient (O of ``update``) always
+    goes to DRAM, where the weights live.
+  - Re-fetch. An operand that fits its buffer is fetched once and re-streamed from SRAM.
+    One that does not is re-fetched, by the cheapest of three loop orders:
+
+    x. SCALE-Sim's order: the streamed operand is re-fetched per fold, ``ra`` times for A
+       and ``rb`` times for B (table);
+    y. A blocked to fit the input buffer (fetched once), B re-fetched per block:
+       max(ceil(A / input_buffer), rb if ws);
+    z. B blocked to fit the weight buffer (fetched once), A re-fetched per block:
+       max(ceil(B / weight_buffer), ra if is).
+
+    ==  ======================================  ===========================================
+    df  ra (inputs A)                           rb (weights B)
+    ==  ======================================  ===========================================
+    ws  column folds ceil(ceil(N/A) / C)        1 if a K x min(N, C A) weight panel fits the
+                                                weight buffer, else once per accumulator-
+                                                sized block of M: ceil(M min(N, C A) acc_B
+                                                / output_buffer)
+    os  column folds ceil(ceil(N/A) / C)        row folds ceil(M / R)
+    is  once per accumulator-sized block of     column folds ceil(M / C)
+        N: ceil(min(M, C) N acc_B / out_buf)
+    ==  ======================================  ===========================================
+
+    Partial sums stay in the output (accumulator) buffer; where a fold's partial sums do not
+    fit it, the other dimension is blocked so that they do, at the price of re-fetching the
+    stationary operand per block. acc_B = accumulator_bits / 8. When the activations are
+    resident only the weights are fetched: once, or ``rb`` times for ws (B-outer order,
+    the resident inputs re-streamed from SRAM).
+  - time = max(compute cycles / clock, DRAM bytes / bandwidth); ``stall_cycles`` = the
+    difference in cycles (DRAM transfers overlap compute; only the excess stalls).
+* **SRAM traffic** from the dataflow's reuse, SCALE-Sim's request counts per operand
+  (``tests/systolic/scalesim_reference.csv`` holds them):
+
+  - ws: input reads M K ceil(N/C), weight reads K N, accumulator writes M N ceil(K/R);
+  - os: input reads M K ceil(N/C), weight reads K N ceil(M/R), accumulator writes M N
+    (SCALE-Sim 3.0 adds R + C per fold to its os count, an artefact of its bookkeeping);
+  - is: input reads M K, weight reads K N ceil(M/C), accumulator writes M N ceil(K/R);
+
+  summed over the arrays' N shares. Operand reads are ``bits`` wide, accumulator writes
+  acc_B wide and every accumulator write after a column's first is a read-modify-write
+  (one acc_B read more). The finished outputs are read from the accumulators (acc_B each),
+  requantized and written to the activation buffer (bits wide); data fetched from DRAM is
+  written into SRAM, data written to DRAM is read out of it.
+* **Energy** (J): ``mac`` = MACs x E_mult(format, bits); ``accumulate`` = MACs x passes x
+  E_add; ``sram`` = (SRAM read + write bytes) x E_sram; ``dram`` = DRAM bytes x E_dram.
+
+  - integer b-bit multiply: ``int8_mult_pj x (b/8)^2`` (array multiplier energy grows with
+    the partial-product count; Horowitz's own 8-bit 0.2 pJ vs 32-bit 3.1 pJ, REFERENCES
+    A6/A7, is 15.5 ~ (32/8)^2 = 16). Assumption: the multipliers are precision-scalable, so an
+    int4 MAC costs a quarter of an int8 one.
+  - float multiply: fp32 -> ``fp32_mult_pj``; others ``fp16_mult_pj x (p / 11)^2`` with p the
+    significand bits including the hidden one (fp16 11, tf32 11, bf16 8, fp8-e4m3 4,
+    fp8-e5m2 3, fp64 53 scaled from fp32's 24). Assumption: the significand multiplier
+    dominates, scaling as its area, p^2.
+  - accumulator addition per MAC and pass: integer ``int32_add_pj x accumulator_bits / 32``
+    (REFERENCES A1-A3: 0.03 / 0.05 / 0.1 pJ at 8 / 16 / 32 bits, near linear); float
+    operands accumulate in fp32, ``fp32_add_pj``.
+  - static power x time is added by the core (``CostModel.static_power_w``).
+
+``elementwise`` / ``reduce`` rows run on the vector unit: m elements x k ops = ``vector_ops``
+at ``vector_lanes`` ops per cycle, n arrays of m ``bits``-wide values moved between the
+vector unit and the buffers (the last of n >= 2 arrays written, the others read). When the
+n arrays do not fit the input buffer they stream from and to DRAM instead (time = max(vector
+cycles, DRAM bytes / bandwidth)): optimizer steps over large weight tensors. Energy:
+``vector`` = ops x E_vector, plus sram (and dram) per byte.
+
+``write`` rows: m x k x n weights of ``bits`` bits come from DRAM into the weight buffer:
+DRAM bytes, SRAM writes, time at DRAM bandwidth (all of it counted as stall cycles: the
+array computes nothing meanwhile).
+
+Node scaling. Logic and SRAM energies (multiply, add, vector, SRAM per byte) are given at
+``energy.reference_node_nm`` (Horowitz 2014: 45 nm, 0.9 V) and multiplied by
+``f(process_nm) / f(reference_node_nm)`` with f the energy-per-operation fit of
+A. Stillmaker and B. Baas, "Scaling equations for the accurate prediction of CMOS device
+performance from 180 nm to 7 nm", Integration, the VLSI Journal 58 (2017) 74-81
+(doi:10.1016/j.vlsi.2017.02.002): f = a Vdd^2 + b Vdd + c per node, bulk models for
+180-65 nm and the high-performance (HP) fits for 45-7 nm. Coefficients as transcribed in
+UCLA NanoCAD's nodeScale (github.com/wromaszkan/nodeScale, MIT), which also reproduce the
+paper's corrigendum example (32 nm HP at 0.9 V: f = 0.4571). Assumption: each node runs at
+the nominal Vdd in ``NODE_VDD`` (45 nm at Horowitz's 0.9 V). Nodes between table entries
+interpolate f linearly in nm; nodes outside 7-180 nm clamp to the end values. Resulting
+factors from 45 nm: 28 nm 0.509 (TPU v1), 22 nm 0.292 (edge-int8), 7 nm 0.068 (TPU v4).
+DRAM energy per byte is not scaled (I/O and DRAM-array bound, not set by the logic node).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from xpusim.core.trace import FORMAT, FORMATS, PRIMITIVE
+
+from .cycles import DATAFLOW
+
+COMPONENTS = ("mac", "accumulate", "sram", "dram", "vector")
+EXTRAS = ("cycles", "compute_cycles", "stall_cycles", "macs", "mac_slots", "passes",
+          "sram_read_bytes", "sram_write_bytes", "dram_bytes", "vector_ops")
+"""Counters per row (all repetitions): ``cycles`` (array clock cycles the row takes),
+``compute_cycles`` (SCALE-Sim cycles x passes, or vector-unit cycles), ``stall_cycles``
+(cycles - compute_cycles: waiting on DRAM), ``mac_slots`` (cycles x rows x cols x arrays:
+what the arrays could have done; utilization = macs / mac_slots), ``passes`` (operand-slice
+passes, times repetitions)."""
+
+NF = len(FORMATS)
+(ROWS, COLS, ARRAYS, DF, CLOCK, MAC_BITS, FLOAT_MACS, ACC_BITS, LANES, IBUF, WBUF, OBUF, BW,
+ E_INT8_MULT, E_INT32_ADD, E_FP32_ADD, E_SRAM, E_DRAM, E_VEC, NODE_FACTOR) = range(20)
+MULT_F = 20                # NF entries: J per float multiply by format code (0: not a float)
+UNPRICEABLE = MULT_F + NF  # NF entries: 1 where no GEMM can run in that format
+N_PARAMS = UNPRICEABLE + NF
+
+P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
+P_ELEMENTWISE, P_REDUCE, P_WRITE = (PRIMITIVE["elementwise"], PRIMITIVE["reduce"],
+                                    PRIMITIVE["write"])
+
+SIGNIFICAND_BITS = {"fp16": 11, "tf32": 11, "bf16": 8, "fp8-e4m3": 4, "fp8-e5m2": 3}
+"""Significand bits (hidden bit included) of the float formats scaled from fp16."""
+
+# Stillmaker & Baas 2017 energy fits f = a V^2 + b V + c (see module docstring).
+NODE_ENERGY_FIT = {
+    180: (0.0, 24.64, -17.98), 130: (7.171, -6.709, 2.904), 90: (4.762, -4.781, 2.092),
+    65: (3.755, -4.398, 1.975), 45: (1.018, -0.3107, 0.1539), 32: (0.8367, -0.4341, 0.1701),
+    20: (0.373, -0.1582, 0.04104), 16: (0.2958, -0.1241, 0.03024),
+    14: (0.2363, -0.09675, 0.02239), 10: (0.2068, -0.09311, 0.02375),
+    7: (0.1776, -0.09097, 0.02447),
+}
+NODE_VDD = {180: 1.8, 130: 1.3, 90: 1.2, 65: 1.1, 45: 0.9, 32: 0.9, 20: 0.8, 16: 0.8,
+            14: 0.8, 10: 0.75, 7: 0.7}
+"""assumption: nominal core supply per node (45 nm at Horowitz's 0.9 V)."""
+
+
+def node_energy(nm: float) -> float:
+    """Stillmaker-Baas energy per operation (arbitrary units) at node ``nm``, nominal Vdd."""
+    nodes = sorted(NODE_ENERGY_FIT)
+    at = {n: _fit(n) for n in nodes}
+    if nm <= nodes[0]:
+        return at[nodes[0]]
+    if nm >= nodes[-1]:
+        return at[nodes[-1]]
+    for lo, hi in zip(nodes, nodes[1:]):
+        if lo <= nm <= hi:
+            t = (nm - lo) / (hi - lo)
+            return at[lo] + t * (at[hi] - at[lo])
+    raise AssertionError(nm)  # pragma: no cover
+
+
+def _fit(node: int) -> float:
+    a, b, c = NODE_ENERGY_FIT[node]
+    v = NODE_VDD[node]
+    return a * v * v + b * v + c
+
+
+def node_factor(process_nm: float, reference_nm: float = 45.0) -> float:
+    """Factor taking a logic/SRAM energy from ``reference_nm`` to ``process_nm``."""
+    return node_energy(process_nm) / node_energy(reference_nm)
+
+
+def pack(p) -> np.ndarray:
+    """The spec's numbers in SI units (J, B, B/s, Hz), in the order ``price`` reads them."""
+    e, mem = p.energy, p.memory
+    s = node_factor(p.process_nm, e.reference_node_nm)
+    v = np.zeros(N_PARAMS)
+    v[ROWS], v[COLS], v[ARRAYS] = p.array_rows, p.array_cols, p.num_arrays
+    v[DF] = DATAFLOW[p.dataflow]
+    v[CLOCK] = p.clock_mhz * 1e6
+    v[MAC_BITS] = p.mac_bits
+    v[FLOAT_MACS] = 1.0 if p.float_macs else 0.0
+    v[ACC_BITS] = p.accumulator_bits
+    v[LANES] = p.vector_lanes
+    v[IBUF] = mem.input_buffer_kib * 1024.0
+    v[WBUF] = mem.weight_buffer_kib * 1024.0
+    v[OBUF] = mem.output_buffer_kib * 1024.0
+    v[BW] = mem.dram_bandwidth_gbs * 1e9
+    v[E_INT8_MULT] = e.int8_mult_pj * 1e-12 * s
+    v[E_INT32_ADD] = e.int32_add_pj * 1e-12 * s
+    v[E_FP32_ADD] = e.fp32_add_pj * 1e-12 * s
+    v[E_SRAM] = e.sram_pj_per_byte * 1e-12 * s
+    v[E_DRAM] = e.dram_pj_per_byte * 1e-12
+    v[E_VEC] = e.vector_op_pj * 1e-12 * s
+    v[NODE_FACTOR] = s
+    for name, p_bits in SIGNIFICAND_BITS.items():
+        v[MULT_F + FORMAT[name]] = e.fp16_mult_pj * 1e-12 * s * (p_bits / 11.0) ** 2
+    v[MULT_F + FORMAT["fp32"]] = e.fp32_mult_pj * 1e-12 * s
+    v[MULT_F + FORMAT["fp64"]] = e.fp32_mult_pj * 1e-12 * s * (53.0 / 24.0) ** 2
+    for name in ("analog", "spike"):
+        v[UNPRICEABLE + FORMAT[name]] = 1.0
+    if not p.float_macs:
+        for name in ("fp32", "tf32", "bf16", "fp16", "fp8-e4m3", "fp8-e5m2", "fp64"):
+            v[UNPRICEABLE + FORMAT[name]] = 1.0
+    return v
+
+
+@njit(cache=True, parallel=True)
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
+          extras):
+    """Price every trace row (module docstring); time -1 marks an unpriceable row.
+
+    No fastmath: the fold counts and buffer blocks are ceilings of quotients, which a
+    reciprocal approximation (``arcp``) can push over an integer.
+    """
+    R = int(params[ROWS])
+    C = int(params[COLS])
+    A = int(params[ARRAYS])
+    df = int(params[DF])
+    clock = params[CLOCK]
+    bw = params[BW]
+    acc_b = params[ACC_BITS] / 8.0
+    slots = float(R) * float(C) * float(A)
+    for i in prange(phase.size):
+        prim = primitive[i]
+        reps = float(count[i])
+        b = max(int(bits[i]), 1)
+        nbytes = b / 8.0
+        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:
+            f = fmt[i]
+            if params[UNPRICEABLE + f] > 0.0:
+                time_s[i] = -1.0
+                continue
+            if prim == P_UPDATE:
+                M, N, K = int(k[i]), int(n[i]), int(m[i])
+            else:
+                M, N, K = int(m[i]), int(n[i]), int(k[i])
+            slices = (b + int(params[MAC_BITS]) - 1) // int(params[MAC_BITS])
+            passes = slices * slices
+            # N split across the arrays: r arrays take q + 1 columns, the others q.
+            q = N // A
+            r = N - q * A
+            big = q + 1 if r > 0 else q
+            # SCALE-Sim cycles of the largest share (cycles.compute_cycles, inlined: kernels
+            # stay flat so that numba's cache sees every edit).
+            if M <= 0 or big <= 0 or K <= 0:
+                sim = 0
+            elif df == 0:
+                sim = ((K + R - 1) // R) * ((big + C - 1) // C) * (2 * R + C + M - 2) - 1
+            elif df == 1:
+                sim = ((M + R - 1) // R) * ((big + C - 1) // C) * (R + C + K - 2) - 1
+            else:
+                sim = ((K + R - 1) // R) * ((M + C - 1) // C) * (2 * R + C + big - 2) - 1
+            ccycles = float(sim) * float(passes)
+            # SRAM requests (elements), summed over the shares (q + 1) x r and q x (A - r).
+            in_rd = 0.0
+            w_rd = 0.0
+            acc_wr = 0.0
+            for j in range(2):
+                share = q + 1 if j == 0 else q
+                arrays = float(r if j == 0 else A - r)
+                if share <= 0 or arrays <= 0 or M <= 0 or K <= 0:
+                    continue
+                mk = float(M) * float(K)
+                kn = float(K) * float(share)
+                mn = float(M) * float(share)
+                if df == 0:
+                    in_rd += arrays * mk * ((share + C - 1) // C)
+                    w_rd += arrays * kn
+                    acc_wr += arrays * mn * ((K + R - 1) // R)
+                elif df == 1:
+                    in_rd += arrays * mk * ((share + C - 1) // C)
+                    w_rd += arrays * kn * ((M + R - 1) // R)
+                    acc_wr += arrays * mn
+                else:
+                    in_rd += arrays * mk
+                    w_rd += arrays * kn * ((M + C - 1) // C)
+                    acc_wr += arrays * mn * ((K + R - 1) // R)
+            macs = float(M) * float(N) * float(K)
+            a_b = float(M) * float(K) * nbytes
+            b_b = float(K) * float(N) * nbytes
+            o_b = float(M) * float(N) * nbytes
+            # DRAM reads: the cheapest of three loop orders (module docstring).
+            a_fit = a_b <= params[IBUF]
+            b_fit = b_b <= params[WBUF]
+            a_blocks = float(math.ceil(a_b / params[IBUF]))
+            b_blocks = float(math.ceil(b_b / params[WBUF]))
+            cols_all = min(float(N), float(C * A))
+            if df == 0:
+                ra = float((big + C - 1) // C)
+                if float(K) * cols_all * nbytes <= params[WBUF]:
+                    rb = 1.0
+                else:
+                    rb = max(1.0, float(math.ceil(float(M) * cols_all * acc_b / params[OBUF])))
+            elif df == 1:
+                ra = float((big + C - 1) // C)
+                rb = float((M + R - 1) // R)
+            else:
+                ra = max(1.0, float(math.ceil(min(float(M), float(C)) * float(N) * acc_b
+                                              / params[OBUF])))
+                rb = float((M + C - 1) // C)
+            rb_stationary = rb if df == 0 else 1.0
+            ra_stationary = ra if df == 2 else 1.0
+            x = a_b * (1.0 if a_fit else ra) + b_b * (1.0 if b_fit else rb)
+            y = a_b + b_b * (1.0 if b_fit else max(rb_stationary, a_blocks))
+            z = b_b + a_b * (1.0 if a_fit else max(ra_stationary, b_blocks))
+            streamed = min(x, min(y, z))
+            if prim == P_UPDATE:
+                dram_rd = 0.0 if a_b + b_b <= params[IBUF] else streamed
+                dram_wr = o_b
+            elif a_b + o_b <= params[IBUF]:
+                dram_rd = b_b * (1.0 if b_fit else rb_stationary)
+                dram_wr = 0.0
+            else:
+                dram_rd = streamed
+                dram_wr = o_b
+            dram = dram_rd + dram_wr
+            mn_all = float(M) * float(N)
+            sram_rd = ((in_rd + w_rd) * nbytes + (acc_wr - mn_all) * acc_b + mn_all * acc_b
+                       + dram_wr)
+            sram_wr = acc_wr * acc_b + o_b + dram_rd
+            cyc = max(ccycles, dram / bw * clock)
+            if float(params[MULT_F + f]) > 0.0:
+                e_mult = params[MULT_F + f]
+                e_add = params[E_FP32_ADD]
+            else:
+                e_mult = params[E_INT8_MULT] * (b / 8.0) * (b / 8.0)
+                e_add = params[E_INT32_ADD] * params[ACC_BITS] / 32.0
+            time_s[i] = cyc / clock * reps
+            energy_j[i, 0] = macs * e_mult * reps
+            energy_j[i, 1] = macs * passes * e_add * reps
+            energy_j[i, 2] = (sram_rd + sram_wr) * params[E_SRAM] * reps
+            energy_j[i, 3] = dram * params[E_DRAM] * reps
+            extras[i, 0] = cyc * reps
+            extras[i, 1] = ccycles * reps
+            extras[i, 2] = (cyc - ccycles) * reps
+            extras[i, 3] = macs * reps
+            extras[i, 4] = cyc * slots * reps
+            extras[i, 5] = passes * reps
+            extras[i, 6] = sram_rd * reps
+            extras[i, 7] = sram_wr * reps
+            extras[i, 8] = dram * reps
+        elif prim == P_ELEMENTWISE or prim == P_REDUCE:
+            ops_i = m[i] * k[i]
+            ops = float(ops_i)
+            arrays_n = float(n[i])
+            moved = float(m[i]) * arrays_n * nbytes
+            written = float(m[i]) * nbytes if arrays_n >= 2.0 else 0.0
+            lanes = int(params[LANES])
+            vcycles = float((ops_i + lanes - 1) // lanes)
+            if moved <= params[IBUF]:
+                dram = 0.0
+                sram_rd = moved - written
+                sram_wr = written
+            else:
+                dram = moved
+                sram_rd = 0.0
+                sram_wr = 0.0
+            cyc = max(vcycles, dram / bw * clock)
+            time_s[i] = cyc / clock * reps
+            energy_j[i, 2] = (sram_rd + sram_wr) * params[E_SRAM] * reps
+            energy_j[i, 3] = dram * params[E_DRAM] * reps
+            energy_j[i, 4] = ops * params[E_VEC] * reps
+            extras[i, 0] = cyc * reps
+            extras[i, 1] = vcycles * reps
+            extras[i, 2] = (cyc - vcycles) * reps
+            extras[i, 4] = cyc * slots * reps
+            extras[i, 6] = sram_rd * reps
+            extras[i, 7] = sram_wr * reps
+            extras[i, 8] = dram * reps
+            extras[i, 9] = ops * reps
+        elif prim == P_WRITE:
+            nb = float(m[i]) * float(k[i]) * float(n[i]) * nbytes
+            cyc = nb / bw * clock
+            time_s[i] = cyc / clock * reps
+            energy_j[i, 2] = nb * params[E_SRAM] * reps
+            energy_j[i, 3] = nb * params[E_DRAM] * reps
+            extras[i, 0] = cyc * reps
+            extras[i, 2] = cyc * reps
+            extras[i, 4] = cyc * slots * reps
+            extras[i, 7] = nb * reps
+            extras[i, 8] = nb * reps
+        else:
+            time_s[i] = -1.0
+
+
+def summarize(totals: dict[str, float]) -> dict[str, float]:
+    """Ratios over the priced rows: utilization, stall share, achieved TOPS, TOPS/W, bytes/MAC.
+
+    ``utilization`` = MACs / (cycles x rows x cols x arrays) (the fraction of MAC slots used
+    over the whole time, stalls and vector work included); ``compute_utilization`` the same
+    over compute cycles only (the array's mapping efficiency, stalls excluded).
+    """
+    macs = totals.get("macs", 0.0)
+    slots = totals.get("mac_slots", 0.0)
+    cycles = totals.get("cycles", 0.0)
+    ccycles = totals.get("compute_cycles", 0.0)
+    t, e = totals.get("time_s", 0.0), totals.get("energy_j", 0.0)
+    ops = 2.0 * macs
+    per_cycle = slots / cycles if cycles > 0 else 0.0
+    return {
+        "utilization": macs / slots if slots > 0 else 0.0,
+        "compute_utilization": macs / (ccycles * per_cycle) if ccycles > 0 and per_cycle > 0
+        else 0.0,
+        "stall_fraction": totals.get("stall_cycles", 0.0) / cycles if cycles > 0 else 0.0,
+        "tops": ops / t / 1e12 if t > 0 else 0.0,
+        "tops_per_w": ops / e / 1e12 if e > 0 else 0.0,
+        "dram_bytes_per_mac": totals.get("dram_bytes", 0.0) / macs if macs > 0 else 0.0,
+        "sram_bytes_per_mac": (totals.get("sram_read_bytes", 0.0)
+                               + totals.get("sram_write_bytes", 0.0)) / macs if macs > 0
+        else 0.0,
+    }
+
+
+def gemm_report(params, M: int, N: int, K: int, bits: int | None = None,
+                fmt: str | None = None, primitive: str = "mvm", count: int = 1) -> dict:
+    """Price one GEMM (M x K) . (K x N) on ``params`` (a ``SystolicParams``): a flat dict of
+    time, energy by component (J, dynamic only), every counter in ``EXTRAS`` and the
+    ``summarize`` ratios (over dynamic energy). ``bits``/``fmt`` default to the weights'
+    format. For ``update`` the trace row is (m, n, k) = (K, N, M): M x K = pre^T, K x N = post.
+    """
+    from .params import format_bits
+
+    fmt = fmt or params.numerics.weights
+    fmt_code = FORMAT[fmt]
+    bits = bits or format_bits(fmt)
+    mm, nn, kk = (K, N, M) if primitive == "update" else (M, N, K)
+    cols = [np.zeros(1, np.int8), np.array([PRIMITIVE[primitive]], np.int8),
+            np.array([mm], np.int64), np.array([nn], np.int64), np.array([kk], np.int64),
+            np.array([bits], np.int16), np.array([fmt_code], np.int16),
+            np.array([count], np.int64), np.ones(1)]
+    t = np.zeros(1)
+    e = np.zeros((1, len(COMPONENTS)))
+    x = np.zeros((1, len(EXTRAS)))
+    price(*cols, pack(params), t, e, x)
+    out = {"time_s": float(t[0]), "energy_j": float(e.sum()),
+           **{f"energy_{c}_j": float(e[0, j]) for j, c in enumerate(COMPONENTS)},
+           **{name: float(x[0, j]) for j, name in enumerate(EXTRAS)}}
+    out.update(summarize({**out}))
+    return out
