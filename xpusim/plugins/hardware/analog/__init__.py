@@ -25,7 +25,7 @@ def xpusim_compute_kernels(spec):
         return None
     return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
                      periphery_serial=compute.periphery_serial,
-                     pulse_update=compute.pulse_update)
+                     pulse_update=compute.pulse_update, coincidences=compute.coincidences)
 
 
 @hookimpl(trylast=True)

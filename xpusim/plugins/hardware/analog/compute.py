@@ -125,3 +125,85 @@ def pulse_update(w, n_up, n_down, dw_up, dw_down, w_lo, w_hi, c2c_up, c2c_down, 
             elif v < lo:
                 v = lo
             w[i, j] = v
+
+
+PROB_BITS = 16  # resolution of a pulse probability: 2^-16
+
+
+@njit(cache=True)
+def _popcount(x):
+    """Bits set in a uint64 (SWAR; LLVM lowers it to the popcnt instruction)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True)
+def _trains(p, sign, raw, bl, pos, neg):
+    """Stochastic pulse trains, packed: value (s, c) fires in each of ``bl`` slots with
+    probability p[s, c] (rounded to PROB_BITS bits; bits built from random words by the binary
+    expansion of p, LSB first: OR with a random word for a 1 bit, AND for a 0 bit). Sample s
+    lands in word s // per at bit offset (s % per) * bl, per = 64 // bl samples a word; the
+    train goes to ``pos`` or ``neg`` (c, words) by the sign of the value."""
+    m, c = p.shape
+    per = 64 // bl
+    half = bl <= 32
+    mask = (np.uint64(1) << np.uint64(bl)) - np.uint64(1) if bl < 64 else ~np.uint64(0)
+    pos[:] = 0
+    neg[:] = 0
+    for s in range(m):
+        w = s // per
+        off = np.uint64((s % per) * bl)
+        for j in range(c):
+            q = int(np.round(p[s, j] * (1 << PROB_BITS)))
+            if q <= 0:
+                continue
+            if q >= (1 << PROB_BITS):
+                bits = mask
+            else:
+                bits = np.uint64(0)
+                for t in range(PROB_BITS):  # LSB of q first
+                    if half:
+                        r = raw[s, j, t >> 1]
+                        r = r >> np.uint64(32) if t & 1 else r & np.uint64(0xFFFFFFFF)
+                    else:
+                        r = raw[s, j, t]
+                    if (q >> t) & 1:
+                        bits = bits | r
+                    else:
+                        bits = bits & r
+                bits = bits & mask
+            if sign[s, j] > 0:
+                pos[j, w] |= bits << off
+            elif sign[s, j] < 0:
+                neg[j, w] |= bits << off
+
+
+@njit(cache=True)
+def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
+    """Coincidence counts of stochastic pulse trains (aihwkit's pulsed update, REFERENCES E12
+    BL): input i fires in each of ``bl`` slots of sample s with probability px[s, i], output j
+    with pd[s, j]; a slot where both fire moves device (i, j) one step, up when x and d have
+    the same sign. n_up, n_down (k, n): counts summed over the m samples of the batch. The
+    random words (raw_*: (m, c, 8) uint64 for bl <= 32, (m, c, 16) above) come from the
+    caller's Generator. Trains are packed 64 slots to a word and counted with popcount."""
+    m, k = px.shape
+    n = pd.shape[1]
+    per = 64 // bl
+    words = (m + per - 1) // per
+    xp = np.empty((k, words), np.uint64)
+    xn = np.empty((k, words), np.uint64)
+    dp = np.empty((n, words), np.uint64)
+    dn = np.empty((n, words), np.uint64)
+    _trains(px, sx, raw_x, bl, xp, xn)
+    _trains(pd, sd, raw_d, bl, dp, dn)
+    for i in range(k):
+        for j in range(n):
+            up = np.uint64(0)
+            down = np.uint64(0)
+            for w in range(words):
+                up += _popcount((xp[i, w] & dp[j, w]) | (xn[i, w] & dn[j, w]))
+                down += _popcount((xp[i, w] & dn[j, w]) | (xn[i, w] & dp[j, w]))
+            n_up[i, j] = float(up)
+            n_down[i, j] = float(down)

@@ -24,6 +24,7 @@ from . import compute
 # REFERENCES E8-E10 (aihwkit PCMLikeNoiseModel)
 PROG_C = (0.26348, 1.965, -1.1731)
 PROG_G_REF_US = 25.0
+MAX_BOUND_ITERATIONS = 10
 
 
 class AnalogDevice(Device):
@@ -41,6 +42,7 @@ class AnalogDevice(Device):
         self.dev: dict[int, dict[str, np.ndarray]] = {}
         self.chi: dict[int, np.ndarray] = {}
         self._activity: float | None = None
+        self._rereads = 0   # extra reads of iterative bound management, priced as mvm rows
         self.activation_bits = p.dac.bits
 
     # -- formats and capacity --------------------------------------------------------------------
@@ -174,9 +176,30 @@ class AnalogDevice(Device):
     # -- the analog read pipeline ----------------------------------------------------------------
 
     def analog_mvm(self, x, wn, gain, rows):
-        """x (m,k) through DAC -> tiles of ``rows`` inputs -> noise -> ADC -> digital sum."""
+        """x (m,k) through DAC -> tiles of ``rows`` inputs -> noise -> ADC -> digital sum.
+
+        With ``adc.bound_management = iterative``, input vectors whose outputs saturate the ADC
+        are read again with the DAC range halved (outputs halve, the digital scale doubles), up
+        to ``MAX_BOUND_ITERATIONS`` times; ``self._rereads`` counts those extra reads."""
         p = self.params
         x = np.ascontiguousarray(x, np.float32)
+        out, sat = self._analog_read(x, wn, gain, rows, p.dac.input_bound)
+        if p.adc.bound_management == "iterative" and p.adc.enabled:
+            bound = p.dac.input_bound
+            for _ in range(MAX_BOUND_ITERATIONS):
+                idx = np.flatnonzero(sat)
+                if idx.size == 0:
+                    break
+                bound *= 0.5
+                self._rereads += idx.size
+                out[idx], sat_i = self._analog_read(x[idx], wn, gain, rows, bound)
+                sat = np.zeros_like(sat)
+                sat[idx] = sat_i
+        return out
+
+    def _analog_read(self, x, wn, gain, rows, input_bound):
+        """One read of every vector of x; also which vectors saturated an ADC."""
+        p = self.params
         m, k = x.shape
         n = wn.shape[1]
         t_count = max(1, math.ceil(k / rows))
@@ -186,7 +209,7 @@ class AnalogDevice(Device):
         big = t_count * m * n >= compute.PARALLEL_MIN_ELEMENTS
         dac = self.kernels.dac if big else self.kernels.dac_serial
         periphery = self.kernels.periphery if big else self.kernels.periphery_serial
-        dac(x, rows, p.dac.bits, p.dac.input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
+        dac(x, rows, p.dac.bits, input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
             scale, norm)
         partial = np.empty((t_count, m, n), np.float32)
         for t in range(t_count):
@@ -197,10 +220,13 @@ class AnalogDevice(Device):
             noise = self.rng.standard_normal((t_count, m, n), dtype=np.float32)
         else:
             noise = np.zeros((t_count, m, n), np.float32)
+        sat = None
+        if p.adc.bound_management == "iterative" and p.adc.enabled:
+            sat = (np.abs(partial + std[:, :, None] * noise) >= p.adc.output_bound).any(axis=(0, 2))
         out = np.empty((m, n), np.float32)
         periphery(partial, noise, std, scale, np.ascontiguousarray(gain, np.float32),
-                               p.adc.enabled, p.adc.bits, p.adc.output_bound, out)
-        return out
+                  p.adc.enabled, p.adc.bits, p.adc.output_bound, out)
+        return out, sat
 
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
@@ -260,6 +286,7 @@ class AnalogDevice(Device):
         self._charge_reprogramming(layer, phase)
         wn, gain, n_slices = self._weights_for(layer, phase)
         y = self.analog_mvm(x, wn, gain, self.params.tile.rows)
+        self._record_rereads(layer, phase, "mvm", *self.shapes[layer])
         if n_slices > 1:  # each slice has its own ADCs; shift-and-add in the digital periphery
             y = y.reshape(y.shape[0], n_slices, -1).sum(axis=1)
         return y
@@ -270,8 +297,18 @@ class AnalogDevice(Device):
         wn, gain, n_slices = self._weights_for(layer, phase)
         if n_slices > 1:
             e = np.tile(e, n_slices)
-        return self.analog_mvm(e * gain[None, :], np.ascontiguousarray(wn.T),
-                               np.ones(wn.shape[0], np.float32), self.params.tile.cols)
+        out = self.analog_mvm(e * gain[None, :], np.ascontiguousarray(wn.T),
+                              np.ones(wn.shape[0], np.float32), self.params.tile.cols)
+        k, n = self.shapes[layer]
+        self._record_rereads(layer, phase, "mvm_t", n, k)
+        return out
+
+    def _record_rereads(self, layer, phase, primitive, k, n):
+        """Price the vectors that iterative bound management read again (k inputs, n outputs)."""
+        if self._rereads:
+            bits, fmt = self.operand_format(primitive, phase)
+            self.trace.add(phase, layer, primitive, self._rereads, n, k, bits, fmt)
+            self._rereads = 0
 
     def _update(self, layer, pre, post, lr, decay, phase):
         if self.mode == "hardware-aware":
@@ -313,23 +350,22 @@ class AnalogDevice(Device):
         b = math.sqrt(base * x_max / d_max)
         px = np.minimum(np.abs(pre) * a, 1.0)
         pd = np.minimum(np.abs(post) * b, 1.0)
-        xb = (self.rng.random((m, bl, k), dtype=np.float32) < px[:, None, :]).astype(np.float32)
-        db = (self.rng.random((m, bl, n), dtype=np.float32) < pd[:, None, :]).astype(np.float32)
-        xs = (xb * np.sign(pre)[:, None, :]).reshape(m * bl, k)
-        ds = (db * np.sign(post)[:, None, :]).reshape(m * bl, n)
-        net = xs.T @ ds                                   # n_up - n_down
-        tot = xb.reshape(m * bl, k).T @ db.reshape(m * bl, n)  # n_up + n_down
-        n_up = (tot + net) * 0.5
-        n_down = (tot - net) * 0.5
-        return n_up.astype(np.float64), n_down.astype(np.float64)
+        words = 8 if bl <= 32 else 16
+        raw_x = self.rng.bit_generator.random_raw((m, k, words))
+        raw_d = self.rng.bit_generator.random_raw((m, n, words))
+        n_up = np.empty((k, n))
+        n_down = np.empty((k, n))
+        self.kernels.coincidences(px.astype(np.float32), pd.astype(np.float32),
+                                  np.sign(pre), np.sign(post), raw_x, raw_d, bl, n_up, n_down)
+        return n_up, n_down
 
     def _apply_pulses(self, layer, n_up, n_down):
         pu = self.params.pulsed
         dv = self.dev[layer]
         shape = n_up.shape
+        c2c = self.rng.standard_normal((2, *shape), dtype=np.float32)  # up, down
         self.kernels.pulse_update(self.w[layer], n_up, n_down, dv["up"], dv["down"], dv["lo"],
-                                  dv["hi"], self.rng.standard_normal(shape),
-                                  self.rng.standard_normal(shape), pu.dw_min_std,
+                                  dv["hi"], c2c[0], c2c[1], pu.dw_min_std,
                                   pu.model == "soft-bounds")
         if "stuck" in dv:
             self.w[layer][dv["stuck"]] = dv["stuck_w"]

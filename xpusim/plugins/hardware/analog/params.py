@@ -13,6 +13,7 @@ from xpusim.core.specs import check, option, quantity
 TrainingMode = Literal["hardware-aware", "in-situ", "hybrid"]
 DriftCompensation = Literal["none", "global", "column"]
 DeviceModel = Literal["constant-step", "soft-bounds"]
+BoundManagement = Literal["none", "iterative"]
 
 
 @attrs.frozen(kw_only=True)
@@ -70,6 +71,10 @@ class Adc:
     conversion_time_ns: float = quantity(unit="ns", doc="time of one conversion", gt=0)
     walden_fom_fj: float = quantity(unit="fJ/conversion-step",
                                     doc="Walden FoM: energy per conversion = FoM x 2^bits", gt=0)
+    bound_management: BoundManagement = option(
+        doc="none: saturated outputs stay clipped; iterative: an input vector whose outputs "
+        "saturate is read again with the DAC range halved, up to 10 times (aihwkit's default "
+        "BoundManagementType.ITERATIVE); the extra reads are priced", default="none")
 
 
 @attrs.frozen(kw_only=True)
@@ -125,8 +130,8 @@ class Pulsed:
                                    ge=0, default=0.0)
     w_bounds_dtod: float = quantity(unit="1", doc="device-to-device spread of the bounds "
                                     "(relative)", ge=0, default=0.0)
-    pulse_train_length: int = quantity(unit="pulses", doc="BL: stochastic pulse slots per update",
-                                       gt=0, default=31)
+    pulse_train_length: int = quantity(unit="pulses", doc="BL: stochastic pulse slots per update "
+                                       "(at most 64)", gt=0, le=64, default=31)
     pulse_energy_pj: float = quantity(unit="pJ/pulse", doc="energy of one coincident update pulse "
                                       "at a cell", ge=0)
     pulse_time_ns: float = quantity(unit="ns", doc="one pulse slot (whole array in parallel)",

@@ -114,3 +114,30 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     e = ~(mvm | mvm_t | upd | wr)
     time_s[e] = (mm * kk / P[c.OPS_S] * reps)[e]
     energy_j[e, 3] = ((mm * kk * P[c.OP_E] + mm * nn * bits / 8.0 * P[c.SRAM_E]) * reps)[e]
+
+
+def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
+    """Trains expanded to one 0/1 value per slot, counts as products over samples and slots."""
+    def slots(p, raw):
+        q = np.round(p.astype(np.float64) * 2 ** 16).astype(np.int64)
+        if bl <= 32:
+            words = np.empty(raw.shape[:2] + (2 * raw.shape[2],), np.uint64)
+            words[..., 0::2] = raw & np.uint64(0xFFFFFFFF)
+            words[..., 1::2] = raw >> np.uint64(32)
+        else:
+            words = raw
+        bits = np.zeros(p.shape, np.uint64)
+        for t in range(16):
+            one = ((q >> t) & 1).astype(bool)
+            bits = np.where(one, bits | words[..., t], bits & words[..., t])
+        mask = np.uint64((1 << bl) - 1) if bl < 64 else ~np.uint64(0)
+        bits = np.where(q >= 2 ** 16, mask, np.where(q <= 0, np.uint64(0), bits & mask))
+        shifts = np.arange(bl, dtype=np.uint64)[None, :, None]
+        return ((bits[:, None, :] >> shifts) & np.uint64(1)).astype(np.float64)  # (m, bl, c)
+
+    x, d = slots(px, raw_x), slots(pd, raw_d)
+    xs, ds = np.sign(sx).astype(np.float64), np.sign(sd).astype(np.float64)
+    net = np.einsum("sbi,sbj->ij", x * xs[:, None, :], d * ds[:, None, :])
+    tot = np.einsum("sbi,sbj->ij", x * np.abs(xs)[:, None, :], d * np.abs(ds)[:, None, :])
+    n_up[...] = (tot + net) / 2
+    n_down[...] = (tot - net) / 2

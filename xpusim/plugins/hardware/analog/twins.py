@@ -43,6 +43,20 @@ def _pulse_args(rng):
             bool(rng.random() < .5)]
 
 
+def _coincidence_args(rng):
+    m, k, n = int(rng.integers(0, 40)), int(rng.integers(1, 50)), int(rng.integers(1, 50))
+    bl = int(rng.choice([1, 7, 31, 32, 33, 64]))
+    r = 8 if bl <= 32 else 16
+    px = rng.uniform(0, 1.2, (m, k)).astype(np.float32)
+    pd = rng.uniform(0, 0.5, (m, n)).astype(np.float32)
+    if m:
+        px[0, 0], pd[0, 0] = 0.0, 1.0
+    sx = rng.choice([-1.0, 0.0, 1.0], (m, k)).astype(np.float32)
+    sd = rng.choice([-1.0, 1.0], (m, n)).astype(np.float32)
+    return [np.minimum(px, 1), pd, sx, sd, rng.bit_generator.random_raw((m, k, r)),
+            rng.bit_generator.random_raw((m, n, r)), bl, np.zeros((k, n)), np.zeros((k, n))]
+
+
 def _price_args(rng):
     from xpusim.core.trace import FORMAT, PRIMITIVES
     n = int(rng.integers(0, 300))
@@ -74,6 +88,8 @@ TWINS = {
                              rtol=1e-5, atol=1e-4, why="as periphery"),
     "pulse_update": Twin(compute.pulse_update, reference.pulse_update, _pulse_args, rtol=1e-12,
                          atol=1e-14, why="same closed forms; pow/sqrt library rounding"),
+    "coincidences": Twin(compute.coincidences, reference.coincidences, _coincidence_args,
+                         rtol=0, atol=0, why="integer counts: exact"),
     "price": Twin(cost.price, reference.price, _price_args, rtol=1e-12,
                   why="same formulas; float operations ordered differently"),
 }
