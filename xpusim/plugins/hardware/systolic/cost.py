@@ -241,6 +241,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 M, N, K = int(k[i]), int(n[i]), int(m[i])
             else:
                 M, N, K = int(m[i]), int(n[i]), int(k[i])
+            if M <= 0 or N <= 0 or K <= 0:  # an empty GEMM moves and computes nothing
+                time_s[i] = 0.0
+                continue
             slices = (b + int(params[MAC_BITS]) - 1) // int(params[MAC_BITS])
             passes = slices * slices
             # N split across the arrays: r arrays take q + 1 columns, the others q.

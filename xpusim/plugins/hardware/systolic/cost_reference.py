@@ -114,14 +114,15 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                        np.where(resident, b_b * np.where(b_fit, 1.0, rb_st), streamed))
     dram_wr = np.where(upd | ~resident, o_b, 0.0)
     dram = dram_rd + dram_wr
-    mn = Mf * Nf
     sram_rd = (inp_rd + w_rd) * nb + acc_wr * acc_b + dram_wr
     sram_wr = acc_wr * acc_b + o_b + dram_rd
     cyc = np.maximum(ccyc, dram / bw * clock)
     float_mult = p[c.MULT_F + f]
     e_mult = np.where(float_mult > 0, float_mult, p[c.E_INT8_MULT] * (b / 8.0) ** 2)
     e_add = np.where(float_mult > 0, p[c.E_FP32_ADD], p[c.E_INT32_ADD] * p[c.ACC_BITS] / 32.0)
-    g = ok
+    empty = gemm & ((M <= 0) | (N <= 0) | (K <= 0))
+    time_s[ok & empty] = 0.0
+    g = ok & ~empty
     time_s[g] = (cyc / clock * reps)[g]
     energy_j[g, 0] = (macs * e_mult * reps)[g]
     energy_j[g, 1] = (macs * passes * e_add * reps)[g]
@@ -130,7 +131,6 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     for j, v in enumerate((cyc, ccyc, cyc - ccyc, macs, cyc * slots, passes, sram_rd, sram_wr,
                            dram)):
         extras[g, j] = (v * reps)[g]
-    del mn
 
     # Vector unit: elementwise / reduce.
     v = np.isin(prim, [c.P_ELEMENTWISE, c.P_REDUCE])
