@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 AIHWKIT_PYTHON = os.environ.get("AIHWKIT_PYTHON", str(ROOT / ".venv-aihwkit" / "bin" / "python"))
 TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 31536000.0}
-INSITU = [(0.001, 0.0), (0.004, 0.0), (0.016, 0.0), (0.001, 0.3), (0.001, 0.6)]  # dw_min, up_down
+INSITU = [(0.001, 0.0), (0.01, 0.0), (0.05, 0.0), (0.001, 0.3), (0.001, 0.6)]  # dw_min, up_down
 INSITU_LR, INSITU_EPOCHS = 0.05, 10
 
 
@@ -246,7 +246,7 @@ def main() -> int:
         return sorted(keys, key=lambda k: -np.mean(res[k]))
 
     same = True
-    for group in ([f"{d}|0.0" for d in (0.001, 0.004, 0.016)],
+    for group in ([f"{d}|0.0" for d in (0.001, 0.01, 0.05)],
                   [f"0.001|{u}" for u in (0.0, 0.3, 0.6)]):
         ro, rt = ranking(accs, group), ranking(theirs["insitu"], group)
         print(f"ranking xpusim {ro}  aihwkit {rt}")

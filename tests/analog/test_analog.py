@@ -103,13 +103,86 @@ def test_same_seed_bit_identical(pm):
 
 
 def test_model_larger_than_chip_pays_reprogramming(pm):
-    dev = make_device(pm, ("tile.tiles_on_chip=2",))
-    dev.place(0, np.zeros((600, 300), np.float32))  # 3 x 2 = 6 tiles > 2
+    """Layers that fit one at a time but not together: a write row before each use."""
+    dev = make_device(pm, ("tile.tiles_on_chip=4",))
+    dev.place(0, np.zeros((600, 300), np.float32))  # 3 x 2 = 6 tiles > 4 ... alone too big
+    dev.place(1, np.zeros((256, 256), np.float32))  # 1 tile
     dev.prepare_inference()
     n_before = len(dev.trace)
-    dev.mvm(0, np.ones((4, 600), np.float32), "inference")
+    dev.mvm(1, np.ones((4, 256), np.float32), "inference")
     prims = dev.trace.column("primitive")[n_before:]
-    assert 5 in prims  # a write row (PRIMITIVES index of "write") precedes the mvm
+    assert list(prims) == [5, 0]  # write (PRIMITIVES index 5), then the mvm
+    n_before = len(dev.trace)
+    dev.mvm(0, np.ones((4, 600), np.float32), "inference")
+    assert list(dev.trace.column("primitive")[n_before:]) == [0]  # priced by the cost kernel
+
+
+def _price_one(pm, overrides, prim, m, n, k):
+    from xpusim.core.trace import Trace
+    spec = pm.load_spec("pcm-hermes", tuple(overrides))
+    cm = pm.cost_model(spec)
+    t = Trace()
+    t.add("inference", 0, prim, m, n, k, 8, "analog")
+    c = t.columns()
+    time_s, energy = np.zeros(1), np.zeros((1, len(cm.components)))
+    extras = np.zeros((1, len(cm.extras)))
+    cm.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
+             c["count"], c["activity"], cm.params, time_s, energy, extras)
+    return time_s[0], dict(zip(cm.components, energy[0])), dict(zip(cm.extras, extras[0]))
+
+
+def test_layer_larger_than_chip_is_reprogrammed_each_use(pm):
+    t_fit, e_fit, x_fit = _price_one(pm, (), "mvm", 32, 1024, 1024)        # 16 of 64 tiles
+    t_big, e_big, x_big = _price_one(pm, ("tile.tiles_on_chip=8",), "mvm", 32, 1024, 1024)
+    assert x_fit["tiles_used"] == x_big["tiles_used"] == 16
+    assert e_fit["write"] == 0 and x_fit["tile_reprogrammings"] == 0
+    assert x_big["tile_reprogrammings"] == 16
+    assert x_big["programming_pulses"] == 2 * 1024 * 1024 * 20   # 2 cells x 20 P&V iterations
+    assert e_big["write"] > 0 and t_big > 2 * t_fit              # 2 rounds + programming time
+
+
+def test_bit_slices_cost_columns_conversions_and_cells(pm):
+    _, e1, x1 = _price_one(pm, (), "mvm", 8, 256, 256)
+    _, e3, x3 = _price_one(pm, ("tile.weight_slices=3",), "mvm", 8, 256, 256)
+    assert x3["tiles_used"] == 3 * x1["tiles_used"] == 3
+    assert x3["adc_conversions"] == 3 * x1["adc_conversions"]
+    np.testing.assert_allclose(e3["array"], 3 * e1["array"])
+    _, _, xt = _price_one(pm, ("tile.weight_slices=3",), "mvm_t", 8, 256, 256)
+    assert xt["adc_conversions"] == 8 * 256 * 3  # 3 x 256 driven columns over 256-row tiles
+
+
+def test_bit_slicing_reduces_programming_error(pm):
+    rng = np.random.default_rng(5)
+    w, x = _w(rng, 256, 128), rng.uniform(-1, 1, (64, 256)).astype(np.float32)
+    ref = x.astype(np.float64) @ w
+    errs = {}
+    for slices in (1, 3):
+        dev = make_device(pm, ALL_OFF + ("pcm.prog_noise_scale=1", f"tile.weight_slices={slices}"))
+        dev.place(0, w)
+        dev.prepare_inference()
+        errs[slices] = np.abs(dev.mvm(0, x, "inference") - ref).mean()
+        yt = dev.mvm_t(0, ref.astype(np.float32), "inference")
+        rt = ref @ w.T
+        assert np.abs(yt - rt).mean() < 0.2 * np.abs(rt).mean()
+    assert errs[3] < 0.3 * errs[1]   # the lower slices program the residual error
+
+
+def test_bit_slicing_needs_programmed_weights(pm):
+    with pytest.raises(SpecError, match="tile.weight_slices: bit-slicing"):
+        pm.load_spec("pcm-hermes", ("tile.weight_slices=2", "training_mode=in-situ"))
+
+
+def test_in_situ_stuck_devices_do_not_move(pm):
+    dev = make_device(pm, ("training_mode=in-situ", "noise.stuck_fraction=0.2"))
+    w = np.full((64, 32), 0.1, np.float32)
+    dev.place(0, w)
+    stuck = dev.dev[0]["stuck"]
+    assert 0.1 < stuck.mean() < 0.3
+    before = dev.weights(0)[stuck]
+    dev.update(0, np.ones((8, 64), np.float32), np.ones((8, 32), np.float32), 0.1)
+    after = dev.weights(0)
+    np.testing.assert_array_equal(after[stuck], before)
+    assert (after[~stuck] > 0.1).mean() > 0.9
 
 
 @pytest.mark.parametrize("override, message", [
@@ -147,6 +220,7 @@ def test_price_counts_conversions_and_summarizes(pm):
     assert ex["adc_conversions"] == 10 * 512 * 2      # 2 row tiles, one conversion per column
     assert ex["dac_conversions"] == 10 * 512 * 2      # 2 column tiles driven by each input
     assert ex["tile_reads"] == 10 * 4
+    assert ex["tiles_used"] == 4
     np.testing.assert_allclose(time_s[0], 10 * 133e-9)
     s = cm.summarize({"macs": ex["macs"], "time_s": time_s[0], "energy_j": energy[0].sum()})
     assert s["tops"] > 1 and s["tops_per_w"] > 1
@@ -169,3 +243,26 @@ def test_in_situ_training_close_to_digital(pm):
     assert r.final_test_accuracy > digital - 0.05
     assert r.training["energy_by_component_j"]["write"] > 0
     assert r.training["counters"]["update_pulses"] > 0
+
+
+@pytest.mark.slow
+def test_drift_study_light():
+    """Light version of benchmarks/analog_drift_table.py (2 seeds, 8 epochs, 1 s and 1 year).
+
+    What the full table shows and this asserts: accuracy is high at 1 s in every arm; with
+    global compensation a year of drift costs at most a few points; hardware-aware training is
+    not worse than fp32 training after a year. (The issue also expected uncompensated accuracy
+    to fall with time: for this ReLU MLP it does not, in xpusim nor in aihwkit on the same
+    weights, because the mean drift is a near-global scale that argmax ignores; see
+    docs/backends/analog.md. The output-scale loss itself is asserted in
+    test_drift_lowers_output_and_global_compensation_restores_it.)"""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from analog_drift_table import drift_accuracies
+    res = drift_accuracies(seeds=2, epochs=8, times={"1 s": 1.0, "1 year": 31536000.0})
+    mean = {key: {t: float(np.mean(v)) for t, v in row.items()} for key, row in res.items()}
+    for key, row in mean.items():
+        assert row["1 s"] > 0.9, key
+    for train in ("fp32", "hardware-aware"):
+        assert mean[(train, "global")]["1 year"] > mean[(train, "global")]["1 s"] - 0.03
+    assert mean[("hardware-aware", "global")]["1 year"] > mean[("fp32", "global")]["1 year"] - 0.02

@@ -262,11 +262,16 @@ class AnalogDevice(Device):
         pu = self.params.pulsed
         rng = self.rng
         shape = w.shape
-        dw = pu.dw_min * np.maximum(1.0 + pu.dw_min_dtod * rng.standard_normal(shape), 0.0)
-        ud = pu.up_down + pu.up_down_dtod * rng.standard_normal(shape)
+        # aihwkit PulsedRPUDevice::populate (rpu_pulsed_device.cpp): gain 1 + dw_min_dtod xi,
+        # asymmetry r ~ up_down_dtod xi moves up by +r and down by -r; up_down > 0 shrinks the
+        # down steps to (1 - up_down), up_down < 0 the up steps to (1 + up_down)
+        gain = 1.0 + pu.dw_min_dtod * rng.standard_normal(shape)
+        r = pu.up_down_dtod * rng.standard_normal(shape)
         hi = pu.w_max * np.maximum(1.0 + pu.w_bounds_dtod * rng.standard_normal(shape), 0.1)
         lo = -pu.w_max * np.maximum(1.0 + pu.w_bounds_dtod * rng.standard_normal(shape), 0.1)
-        self.dev[layer] = {"up": dw * (1.0 + ud), "down": dw * (1.0 - ud), "lo": lo, "hi": hi}
+        up = pu.dw_min * np.abs(gain + r + min(pu.up_down, 0.0))
+        down = pu.dw_min * np.abs(gain - r - max(pu.up_down, 0.0))
+        self.dev[layer] = {"up": up, "down": down, "lo": lo, "hi": hi}
         self.w[layer] = np.clip(w, lo, hi).astype(np.float64)
         frac = self.params.noise.stuck_fraction
         if frac > 0:  # stuck devices: half off (weight 0), half on (weight at its upper bound)

@@ -124,7 +124,8 @@ class Pulsed:
                                   ge=0, default=0.0)
     dw_min_std: float = quantity(unit="1", doc="cycle-to-cycle spread of each pulse (relative)",
                                  ge=0, default=0.0)
-    up_down: float = quantity(unit="1", doc="up/down asymmetry: up x (1+a), down x (1-a)",
+    up_down: float = quantity(unit="1", doc="up/down asymmetry a, as aihwkit's C++ applies it: "
+                              "a > 0 shrinks down steps to (1-a), a < 0 up steps to (1+a)",
                               ge=-1, le=1, default=0.0)
     up_down_dtod: float = quantity(unit="1", doc="device-to-device spread of the asymmetry",
                                    ge=0, default=0.0)
