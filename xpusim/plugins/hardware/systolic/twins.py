@@ -7,6 +7,7 @@ import numpy as np
 from xpusim.core import Twin
 
 from . import compute, reference
+from .cost_twins import COST_TWINS
 
 
 def _quantize_args(rng: np.random.Generator, stochastic: bool = False) -> list:
@@ -59,4 +60,5 @@ TWINS = {
     "accumulate_saturate_parallel": Twin(compute.accumulate_saturate_parallel,
                                          reference.accumulate_saturate, _acc_args),
     "int_gemm": Twin(compute.int_gemm, reference.int_gemm, _gemm_args),
+    **COST_TWINS,
 }
