@@ -207,6 +207,6 @@ def price_primitive(pm: Plugins, spec_ref: str, primitive: str, shape: tuple[int
 def _default_format(pm: Plugins, spec: Any, backend: Any, primitive: str,
                     phase: str) -> tuple[int, str]:
     """The (bits, format) the backend's device records for this primitive and phase."""
-    device = backend.device.__new__(backend.device)
-    device.spec, device.params = spec, spec.params
+    device = backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
+                            primitives=backend.primitives)
     return device.operand_format(primitive, phase)
