@@ -3,7 +3,8 @@ h100-sxm, as in docs/backends/systolic.md (digits, mlp:64-256-10, backprop, Adam
 
 Rows: fp32 on h100-sxm; bf16 on tpu-v4; int8 / int4 / int2 training on tpu-v1 with an fp32
 master copy (QAT, straight-through estimator) and without one (weights, activations and errors
-in the format, stochastic-rounded updates); fp32-trained weights served on tpu-v1 in int8 /
+in the format, stochastic-rounded updates); int4 / int2 / ternary / binary weights with wider
+activations and errors (QAT); fp32-trained weights served on tpu-v1 in int8 /
 int4 / int2 and on edge-int8 (post-training quantization, ``--serve-on``).
 
 Run: ``python benchmarks/systolic_table.py [--epochs 20] [--seeds 3]``
@@ -32,7 +33,15 @@ ROWS = [  # label, training spec, training overrides, serving spec, serving over
     ("int8, no master (SR updates)", "tpu-v1", formats("int8", False), None, []),
     ("int4 QAT, fp32 master", "tpu-v1", formats("int4", True), None, []),
     ("int4, no master (SR updates)", "tpu-v1", formats("int4", False), None, []),
+    ("int4 weights + activations, int8 errors, QAT", "tpu-v1",
+     formats("int4", True) + ["numerics.errors=int8"], None, []),
     ("int2 QAT, fp32 master", "tpu-v1", formats("int2", True), None, []),
+    ("int2 weights, int8 activations + errors, QAT", "tpu-v1",
+     formats("int8", True) + ["numerics.weights=int2"], None, []),
+    ("ternary weights, int8 activations + errors, QAT", "tpu-v1",
+     formats("int8", True) + ["numerics.weights=ternary"], None, []),
+    ("binary weights, int8 activations + errors, QAT", "tpu-v1",
+     formats("int8", True) + ["numerics.weights=binary"], None, []),
     ("fp32-trained, served int8", "h100-sxm", [], "tpu-v1", formats("int8")),
     ("fp32-trained, served int4", "h100-sxm", [], "tpu-v1", formats("int4")),
     ("fp32-trained, served int2", "h100-sxm", [], "tpu-v1", formats("int2")),

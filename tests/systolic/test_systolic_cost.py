@@ -315,3 +315,24 @@ def test_xpusim_price_end_to_end():
     assert set(out["breakdown"]) >= set(cost.COMPONENTS)
     small = price("tpu-v1", "mvm", (1024, 1024, 1024), set=("array_rows=32", "dataflow=os"))
     assert small["counters"]["compute_cycles"] == compute_cycles(1024, 1024, 1024, 32, 256, 1)
+
+
+def test_forward_activations_stay_in_the_buffer_at_their_stored_width(pm):
+    """The activation pipeline reads and writes activations in the ``outputs`` format: a test
+    set whose int8 activations fit edge-int8's 256 KiB buffer is served without stalls or
+    DRAM traffic beyond the weights (at fp32 they would not fit and would stream from DRAM)."""
+    import xpusim
+
+    info = pm.backend("systolic")
+    spec = pm.load_spec("edge-int8")
+    dev = info.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
+                      primitives=info.primitives)
+    assert dev.operand_format("elementwise", "inference") == (8, "int8")
+    assert dev.operand_format("elementwise", "train-forward") == (8, "int8")
+    assert dev.operand_format("elementwise", "train-backward") == (32, "fp32")
+    r = xpusim.run(hardware="h100-sxm", serve_on="edge-int8", epochs=1, seed=0, pm=pm)
+    counters = r.inference_per_sample["counters"]
+    assert counters["stall_cycles"] == 0
+    weight_bytes = 64 * 256 + 256 * 10
+    samples = r.config["test_samples"]
+    assert counters["dram_bytes"] * samples == pytest.approx(weight_bytes, rel=1e-9)

@@ -24,6 +24,8 @@ from xpusim.core import Device
 from . import quant
 from .params import FLOAT_BITS, format_bits
 
+FORWARD_PHASES = ("inference", "train-forward")
+
 
 def _wider(a: str, b: str) -> tuple[int, str]:
     """(bits, fmt) of the wider operand: the one that sets the array's pass count."""
@@ -58,7 +60,11 @@ class SystolicDevice(Device):
             return _wider(nx.activations, nx.errors)
         if primitive == "write":
             return format_bits(nx.weights), nx.weights
-        return 32, "fp32"  # vector unit: activations, losses, optimizer
+        if phase in FORWARD_PHASES:
+            # the activation pipeline reads and writes activations as the array stores them
+            # (TPU v1: accumulators -> activation unit -> 8-bit Unified Buffer)
+            return format_bits(nx.outputs), nx.outputs
+        return 32, "fp32"  # vector unit: errors, losses' gradients, optimizer
 
     # -- quantization helpers ----------------------------------------------------------------
 
