@@ -14,7 +14,7 @@ compensation. Prints a Markdown table, mean ± std over seeds (the test split of
 360 images: one image is 0.28 points).
 
     python benchmarks/analog_drift_table.py [--seeds 5] [--epochs 20] [--spec pcm-hermes]
-        [--set KEY=VALUE ...]
+        [--model mlp:64-256-10] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from xpusim.core.plugins import get_plugin_manager
 from xpusim.core.scheduler import accuracy
 
+MODEL = "mlp:64-256-10"
 TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 31536000.0}
 DIGITAL = ("dac.enabled=false", "adc.enabled=false", "noise.out_noise_std=0",
            "noise.w_noise_std=0", "hwa_noise_scale=0", "training_mode=hardware-aware")
@@ -34,7 +35,7 @@ TRAININGS = {"fp32": DIGITAL, "hardware-aware": ("training_mode=hardware-aware",
 
 
 def drift_accuracies(seeds=5, epochs=20, times=TIMES, spec="pcm-hermes", overrides=(),
-                     compensations=("none", "global"), trainings=TRAININGS):
+                     compensations=("none", "global"), trainings=TRAININGS, model=MODEL):
     """{(training, compensation): {time label: [accuracy per seed]}}."""
     pm = get_plugin_manager()
     data = pm.dataset("digits")
@@ -42,7 +43,8 @@ def drift_accuracies(seeds=5, epochs=20, times=TIMES, spec="pcm-hermes", overrid
     out: dict = {}
     for train, train_overrides in trainings.items():
         for seed in range(seeds):
-            method, device = trained(pm, seed, epochs, spec, (*overrides, *train_overrides))
+            method, device = trained(pm, seed, epochs, spec, (*overrides, *train_overrides),
+                                     model=model)
             device.trace.enabled = False
             device.params = serve           # deploy on the full analog model
             device.finalize_training()      # program once (PCM programming noise)
@@ -59,14 +61,15 @@ def set_params(device, **changes):
     device.params = attrs.evolve(device.params, **changes)
 
 
-def trained(pm, seed, epochs, spec="pcm-hermes", overrides=(), optimizer="adam", lr=None):
+def trained(pm, seed, epochs, spec="pcm-hermes", overrides=(), optimizer="adam", lr=None,
+            model=MODEL):
     """Train like scheduler.run does (batches of 32; Adam with its default step unless told),
     keep the method and the device."""
     from xpusim.core.optim import make_optimizer
     from xpusim.core.trace import Trace
     spec = pm.load_spec(spec, tuple(overrides))
     backend = pm.backend("analog")
-    model = pm.model("mlp:64-256-10")
+    model = pm.model(model)
     data = pm.dataset("digits")
     ss = np.random.SeedSequence(seed).spawn(3)
     rng = [np.random.Generator(np.random.PCG64(s)) for s in ss]
@@ -99,9 +102,11 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--spec", default="pcm-hermes")
+    ap.add_argument("--model", default=MODEL)
     ap.add_argument("--set", action="append", default=[], dest="overrides")
     a = ap.parse_args()
-    print(table(drift_accuracies(a.seeds, a.epochs, spec=a.spec, overrides=a.overrides)))
+    print(table(drift_accuracies(a.seeds, a.epochs, spec=a.spec, overrides=a.overrides,
+                                 model=a.model)))
 
 
 if __name__ == "__main__":
