@@ -24,8 +24,8 @@ def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
     return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
-                     periphery_serial=compute.periphery_serial,
-                     pulse_update=compute.pulse_update, coincidences=compute.coincidences)
+                     periphery_serial=compute.periphery_serial, read_noise=compute.read_noise,
+                     read_noise_serial=compute.read_noise_serial, pulse_update=compute.pulse_update, coincidences=compute.coincidences)
 
 
 @hookimpl(trylast=True)

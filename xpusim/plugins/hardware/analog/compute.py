@@ -6,22 +6,26 @@ conductance difference (G+ - G-)/g_max; everything the hardware adds around it l
 * ``dac``: inputs per row tile scaled by max|x| (dynamic input scaling, aihwkit
   ``noise_management=ABS_MAX``), clipped to +-bound and rounded to ``bits`` (sign included,
   ``2^(bits-1)-1`` levels a side, aihwkit ``inp_res = 1/(2^bits-2)``, REFERENCES E12).
-* ``periphery``: per tile partial sum + Gaussian read noise (additive output noise and per-read
-  conductance noise folded into one draw: for independent weight noise sigma_w per cell the
-  column current has std sigma_w*||x||_2, exactly Gaussian), ADC saturation at +-bound and
+* ``read_noise``: Gaussian read noise per tile read and output (additive output noise and
+  per-read conductance noise folded into one draw: for independent weight noise sigma_w per
+  cell the column current has std sigma_w*||x||_2, exactly Gaussian).
+* ``periphery``: per tile partial sum + read noise, ADC saturation at +-bound and
   rounding to ``bits`` (``2^bits-2`` steps over the range, E12), then digital rescaling by the
   input scale and per-column weight scale/drift-compensation gain, summed over row tiles.
 * ``pulse_update``: signed coincidence counts applied to pulsed devices with constant-step or
   soft-bounds response, up/down asymmetry, cycle-to-cycle spread and per-device bounds
   (aihwkit ConstantStep / SoftBounds devices, REFERENCES E13).
 
-Randomness is drawn by the device from its seeded Generator and passed in.
+Randomness comes from the device's seeded Generator: drawn and passed in as arrays, or (read
+noise, ``read_noise``) as the key of a counter-based normal stream drawn from it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from xpusim.numerics import gauss
 
 
 def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
@@ -57,26 +61,41 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
             norm[t, i] = np.sqrt(acc)
 
 
-def _periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
-    """partial (T,m,n) tile currents, noise (T,m,n) standard normals, noise_std (T,m),
-    scale (T,m), col_gain (n) -> out (m,n) = sum_t ADC(partial + std*noise) * scale * gain."""
+def _read_noise(key, noise_std, z):
+    """z (T,m,n) = noise_std[t, i] x standard normal number (i*T + t)*n + j of the
+    counter-based stream ``key`` (``xpusim.numerics.gauss``): the same whatever the threads.
+    Drawn before the tile products, so that no BLAS thread competes with it."""
+    t_count, m, n = z.shape
+    for i in prange(m):
+        for t in range(t_count):
+            sd = np.float64(noise_std[t, i])
+            base = (i * t_count + t) * n
+            for j in range(n):
+                z[t, i, j] = sd * gauss.normal(key, np.uint64(base + j), gauss.KI, gauss.WI,
+                                               gauss.FI)
+
+
+def _periphery(partial, noise, scale, col_gain, adc_enabled, adc_bits, adc_bound, out, sat):
+    """partial (T,m,n) tile currents, noise (T,m,n) read noise, scale (T,m), col_gain (n) ->
+    out (m,n) = sum_t ADC(partial + noise) * scale * gain; sat (m,) = 1 where a vector drove
+    an ADC to its bound."""
     t_count, m, n = partial.shape
     step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
     for i in prange(m):
-        for j in range(n):
-            out[i, j] = 0.0
+        acc = np.zeros(n)
+        hit = 0
         for t in range(t_count):
-            sd = noise_std[t, i]
-            s = scale[t, i]
+            s = np.float64(scale[t, i])
             for j in range(n):
-                v = partial[t, i, j] + sd * noise[t, i, j]
+                v = np.float64(partial[t, i, j]) + np.float64(noise[t, i, j])
+                if abs(v) >= adc_bound:
+                    hit = 1
                 if adc_enabled:
-                    if v > adc_bound:
-                        v = adc_bound
-                    elif v < -adc_bound:
-                        v = -adc_bound
-                    v = np.round(v / step) * step
-                out[i, j] += v * s * col_gain[j]
+                    v = np.round(min(max(v, -adc_bound), adc_bound) / step) * step
+                acc[j] += v * s * col_gain[j]
+        for j in range(n):
+            out[i, j] = acc[j]
+        sat[i] = hit
 
 
 # Each body compiled twice: threads pay off only for large products; for the small matrices of
@@ -85,6 +104,8 @@ dac = njit(cache=True, parallel=True)(_dac)
 dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
 periphery_serial = njit(cache=True)(_periphery)
+read_noise = njit(cache=True, parallel=True)(_read_noise)
+read_noise_serial = njit(cache=True)(_read_noise)
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
 

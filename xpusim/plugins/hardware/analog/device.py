@@ -208,25 +208,33 @@ class AnalogDevice(Device):
         norm = np.empty((t_count, m), np.float32)
         big = t_count * m * n >= compute.PARALLEL_MIN_ELEMENTS
         dac = self.kernels.dac if big else self.kernels.dac_serial
-        periphery = self.kernels.periphery if big else self.kernels.periphery_serial
         dac(x, rows, p.dac.bits, input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
             scale, norm)
+        noise = self._read_noise(norm, (t_count, m, n), big)  # before BLAS runs (no contention)
         partial = np.empty((t_count, m, n), np.float32)
         for t in range(t_count):
             np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
-        std = np.sqrt(np.float32(p.noise.out_noise_std) ** 2
-                      + (np.float32(p.noise.w_noise_std) * norm) ** 2).astype(np.float32)
-        if p.noise.out_noise_std > 0 or p.noise.w_noise_std > 0:
-            noise = self.rng.standard_normal((t_count, m, n), dtype=np.float32)
-        else:
-            noise = np.zeros((t_count, m, n), np.float32)
-        sat = None
-        if p.adc.bound_management == "iterative" and p.adc.enabled:
-            sat = (np.abs(partial + std[:, :, None] * noise) >= p.adc.output_bound).any(axis=(0, 2))
         out = np.empty((m, n), np.float32)
-        periphery(partial, noise, std, scale, np.ascontiguousarray(gain, np.float32),
-                  p.adc.enabled, p.adc.bits, p.adc.output_bound, out)
-        return out, sat
+        sat = np.empty(m, np.uint8)
+        periphery = self.kernels.periphery if big else self.kernels.periphery_serial
+        periphery(partial, noise, scale, np.ascontiguousarray(gain, np.float32), p.adc.enabled,
+                  p.adc.bits, p.adc.output_bound, out, sat)
+        if p.adc.bound_management == "iterative" and p.adc.enabled:
+            return out, sat.astype(bool)
+        return out, None
+
+    def _read_noise(self, norm, shape, big):
+        """Read noise of every tile read and output (T, m, n): output noise and per-read
+        conductance noise, std sqrt(out_noise^2 + (w_noise ||x_q||)^2); the key of its
+        counter-based normal stream is one draw of the device's Generator."""
+        p = self.params
+        noise = np.zeros(shape, np.float32)
+        if p.noise.out_noise_std > 0 or p.noise.w_noise_std > 0:
+            std = np.sqrt(np.float32(p.noise.out_noise_std) ** 2
+                          + (np.float32(p.noise.w_noise_std) * norm) ** 2).astype(np.float32)
+            kernel = self.kernels.read_noise if big else self.kernels.read_noise_serial
+            kernel(np.uint64(self.rng.integers(0, 1 << 63)), std, noise)
+        return noise
 
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from xpusim.numerics.reference import fill_normal
+
 
 def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     m, k = x.shape
@@ -24,8 +26,16 @@ def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     norm[...] = np.sqrt((v.astype(xq.dtype).astype(np.float64) ** 2).sum(axis=2)).T
 
 
-def periphery(partial, noise, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, out):
-    v = partial.astype(np.float64) + noise_std[:, :, None].astype(np.float64) * noise
+def read_noise(key, noise_std, z):
+    t_count, m, n = z.shape
+    normals = np.empty((m, t_count, n))  # numbered (i*T + t)*n + j, as the kernel does
+    fill_normal(key, normals)
+    z[...] = noise_std[:, :, None].astype(np.float64) * normals.transpose(1, 0, 2)
+
+
+def periphery(partial, noise, scale, col_gain, adc_enabled, adc_bits, adc_bound, out, sat):
+    v = partial.astype(np.float64) + noise.astype(np.float64)
+    sat[...] = (np.abs(v) >= adc_bound).any(axis=(0, 2))
     if adc_enabled:
         step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
         v = np.round(np.clip(v, -adc_bound, adc_bound) / step) * step

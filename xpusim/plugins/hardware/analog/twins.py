@@ -24,11 +24,17 @@ def _dac_args(rng):
 def _periphery_args(rng):
     t, m, n = int(rng.integers(1, 5)), int(rng.integers(0, 30)), int(rng.integers(1, 60))
     partial = (rng.standard_normal((t, m, n)) * 8).astype(np.float32)
-    return [partial, rng.standard_normal((t, m, n)).astype(np.float32),
-            rng.uniform(0, 0.2, (t, m)).astype(np.float32),
+    return [partial, (rng.standard_normal((t, m, n)) * 0.1).astype(np.float32),
             rng.uniform(0.1, 3, (t, m)).astype(np.float32),
             rng.uniform(0.1, 2, n).astype(np.float32), bool(rng.random() < .8),
-            int(rng.integers(2, 12)), float(rng.uniform(1, 20)), np.empty((m, n), np.float32)]
+            int(rng.integers(2, 12)), float(rng.uniform(1, 20)),
+            np.empty((m, n), np.float32), np.empty(m, np.uint8)]
+
+
+def _noise_args(rng):
+    t, m, n = int(rng.integers(1, 5)), int(rng.integers(0, 30)), int(rng.integers(1, 60))
+    return [np.uint64(rng.integers(0, 1 << 63)), rng.uniform(0, 0.2, (t, m)).astype(np.float32),
+            np.empty((t, m, n), np.float32)]
 
 
 def _pulse_args(rng):
@@ -79,13 +85,17 @@ def _price_args(rng):
 TWINS = {
     "dac": Twin(compute.dac, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
                 why="same rounding; float32 vs float64 division and L2 sum order"),
-    "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-5,
-                      atol=1e-4, why="float32 vs float64 accumulation over tiles; a value on an "
-                      "ADC rounding boundary may fall either way (atol covers one step x scale)"),
+    "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-6,
+                      atol=1e-6, why="same ADC rounding in float64; the sum over tiles is "
+                      "ordered differently"),
+    "read_noise": Twin(compute.read_noise, reference.read_noise, _noise_args, rtol=0, atol=0,
+                       why="counter-based normals: exact"),
+    "read_noise_serial": Twin(compute.read_noise_serial, reference.read_noise, _noise_args,
+                              rtol=0, atol=0, why="as read_noise"),
     "dac_serial": Twin(compute.dac_serial, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
                        why="as dac"),
     "periphery_serial": Twin(compute.periphery_serial, reference.periphery, _periphery_args,
-                             rtol=1e-5, atol=1e-4, why="as periphery"),
+                             rtol=1e-6, atol=1e-6, why="as periphery"),
     "pulse_update": Twin(compute.pulse_update, reference.pulse_update, _pulse_args, rtol=1e-12,
                          atol=1e-14, why="same closed forms; pow/sqrt library rounding"),
     "coincidences": Twin(compute.coincidences, reference.coincidences, _coincidence_args,
