@@ -1,21 +1,27 @@
 """Counter-based standard normals: draw i of stream ``key`` depends on (key, i) only.
 
 Read noise is the largest random draw of a simulation (one normal per tile read and output:
-a million per 1024x1024 analog MVM at batch 256). NumPy's Generator draws it serially; a
-counter-based generator draws it in parallel with the same numbers whatever the thread count,
-and a NumPy twin can recompute any draw independently. The device takes each ``key`` from
-its seeded Generator, so one seed still fixes every number of a run.
+a million per 1024x1024 analog MVM at batch 256). NumPy's Generator draws it serially (17 ns
+a normal on the 2-core machine this was measured on); a counter-based generator draws it in
+parallel with the same numbers whatever the thread count, and a NumPy twin
+(``xpusim.numerics.reference.fill_normal``) recomputes any draw independently. The device takes
+each ``key`` from its seeded Generator, so one seed still fixes every number of a run.
 
 * Bits: SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
-  OOPSLA 2014): word i of stream key is mix(key + (i + 1) * 0x9E3779B97F4A7C15), with the
+  OOPSLA 2014): word w of stream key is mix(key + (w + 1) * 0x9E3779B97F4A7C15), with the
   finalizer constants of that paper. SplitMix64 passes BigCrush.
 * Normals: the ziggurat method of G. Marsaglia and W. W. Tsang, "The Ziggurat Method for
-  Generating Random Variables", J. Stat. Softw. 5(8), 2000, with 256 layers in double
-  precision (r = 3.6541528853610088, v = 0.00492867323399 from that paper). A 64-bit word
-  gives the layer (8 bits), the sign (1 bit) and a 52-bit magnitude. About 99 % of draws are
-  accepted at once. The rest (wedge tests, new attempts after a rejection, and the tail beyond
-  r by Marsaglia's 1964 method) take further words from a second SplitMix64 stream seeded by
-  the first word: how many varies, but draw i still depends on (key, i) only.
+  Generating Random Variables", J. Stat. Softw. 5(8), 2000, with 256 layers
+  (r = 3.6541528853610088, v = 0.00492867323399 from that paper), in single-precision
+  resolution: normal i takes the 32-bit half (i & 1) of word i >> 1, whose bits are the layer
+  (8), the sign (1) and a 23-bit magnitude (as a float32 significand), so no bit serves twice
+  (the flaw Doornik 2005 found in the original RNOR). About 99 % of draws are accepted at once.
+  The rest (wedge tests, new attempts after a rejection, and the tail beyond r by Marsaglia's
+  1964 method) take further words from a second SplitMix64 stream seeded by that half-word:
+  how many varies, but draw i still depends on (key, i) only.
+
+numba's on-disk cache does not see edits here from kernels in other modules that inline
+``normal32``: clear their ``__pycache__/*.nb[ic]`` after changing this file.
 """
 
 from __future__ import annotations
@@ -28,33 +34,32 @@ from numba import njit, prange
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
-SALT = np.uint64(0xD1B54A32D192ED03)  # seeds the second (slow-path) stream from a draw's word
+SALT = np.uint64(0xD1B54A32D192ED03)  # seeds the slow-path stream from a draw's half-word
 R = 3.6541528853610088   # Marsaglia & Tsang 2000: start of the tail, 256 layers
 V = 0.00492867323399     # Marsaglia & Tsang 2000: area of each layer
-M52 = 2.0 ** 52
-MASK52 = np.uint64(0x000FFFFFFFFFFFFF)
+MAG_BITS = 23
+SCALE = float(1 << MAG_BITS)
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ziggurat tables (Marsaglia & Tsang 2000, section 2): k (uint64 acceptance thresholds on
-    the 52-bit magnitude), w (magnitude -> x scale), f (density at each layer edge)."""
+    """Ziggurat tables (Marsaglia & Tsang 2000, section 2) for a 23-bit magnitude: k (accept
+    when magnitude < k[layer]), w (magnitude -> x), f (the density at each layer's edge)."""
     k = np.zeros(256, np.uint64)
     w = np.zeros(256)
     f = np.zeros(256)
     dn = tn = R
     q = V / math.exp(-0.5 * dn * dn)
-    k[0] = np.uint64(int(dn / q * M52))
-    k[1] = 0
-    w[0] = q / M52
-    w[255] = dn / M52
+    k[0] = np.uint64(int(dn / q * SCALE))
+    w[0] = q / SCALE
+    w[255] = dn / SCALE
     f[0] = 1.0
     f[255] = math.exp(-0.5 * dn * dn)
     for i in range(254, 0, -1):
         dn = math.sqrt(-2.0 * math.log(V / dn + math.exp(-0.5 * dn * dn)))
-        k[i + 1] = np.uint64(int(dn / tn * M52))
+        k[i + 1] = np.uint64(int(dn / tn * SCALE))
         tn = dn
         f[i] = math.exp(-0.5 * dn * dn)
-        w[i] = dn / M52
+        w[i] = dn / SCALE
     return k, w, f
 
 
@@ -70,26 +75,31 @@ def mix(z):
 
 
 @njit(cache=True, inline="always")
-def _uniform(seed, j):
-    """Uniform in [0, 1) with 53 random bits: word j of the slow-path stream ``seed``."""
-    return float(mix(seed + np.uint64(j + 1) * GOLDEN) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+def word(key, w):
+    """Word w of the SplitMix64 stream ``key``."""
+    return mix(key + (w + np.uint64(1)) * GOLDEN)
 
 
 @njit(cache=True, inline="always")
-def normal(key, i, ki, wi, fi):
-    """Standard normal number i of stream ``key`` (uint64s); tables from ``_tables``."""
-    r = mix(key + (i + np.uint64(1)) * GOLDEN)
-    seed = mix(r ^ SALT)
-    j = 0  # next word of the slow-path stream
+def _uniform(seed, j):
+    """Uniform in [0, 1) with 53 random bits: word j of the slow-path stream ``seed``."""
+    return float(word(seed, np.uint64(j)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def normal32(h, ki, wi, fi):
+    """The standard normal of one 32-bit half-word ``h`` (a uint64 below 2^32)."""
+    idx = h & np.uint64(0xFF)
+    sign = (h >> np.uint64(8)) & np.uint64(1)
+    mag = h >> np.uint64(9)
+    x = float(mag) * wi[idx]
+    if mag < ki[idx]:
+        return -x if sign else x
+    seed = mix(h ^ SALT)
+    j = 0  # words of the slow-path stream used
     while True:
-        idx = r & np.uint64(0xFF)
-        sign = (r >> np.uint64(8)) & np.uint64(1)
-        rabs = (r >> np.uint64(9)) & MASK52
-        x = float(rabs) * wi[idx]
         if sign:
             x = -x
-        if rabs < ki[idx]:
-            return x
         if idx == 0:  # the tail beyond R (Marsaglia 1964)
             while True:
                 xx = -math.log1p(-_uniform(seed, j)) / R
@@ -99,15 +109,33 @@ def normal(key, i, ki, wi, fi):
                     return -(R + xx) if sign else R + xx
         if (fi[idx - 1] - fi[idx]) * _uniform(seed, j) + fi[idx] < math.exp(-0.5 * x * x):
             return x
-        r = mix(seed + np.uint64(j + 2) * GOLDEN)  # rejected: a whole new attempt
+        h = word(seed, np.uint64(j + 1)) & np.uint64(0xFFFFFFFF)  # rejected: a new attempt
         j += 2
+        idx = h & np.uint64(0xFF)
+        sign = (h >> np.uint64(8)) & np.uint64(1)
+        mag = h >> np.uint64(9)
+        x = float(mag) * wi[idx]
+        if mag < ki[idx]:
+            return -x if sign else x
+
+
+@njit(cache=True, inline="always")
+def normal(key, i, ki, wi, fi):
+    """Standard normal number i of stream ``key`` (uint64s)."""
+    r = word(key, i >> np.uint64(1))
+    h = (r >> np.uint64(32)) if i & np.uint64(1) else (r & np.uint64(0xFFFFFFFF))
+    return normal32(h, ki, wi, fi)
 
 
 def _fill(key, out):
-    """out (any shape, float64) = normals 0 .. out.size - 1 of stream ``key``."""
+    """out (any shape, C order) = normals 0 .. out.size - 1 of stream ``key``, two per word."""
     flat = out.reshape(-1)
-    for i in prange(flat.size):
-        flat[i] = normal(key, np.uint64(i), KI, WI, FI)
+    n = flat.size
+    for w in prange((n + 1) // 2):
+        r = word(key, np.uint64(w))
+        flat[2 * w] = normal32(r & np.uint64(0xFFFFFFFF), KI, WI, FI)
+        if 2 * w + 1 < n:
+            flat[2 * w + 1] = normal32(r >> np.uint64(32), KI, WI, FI)
 
 
 fill_normal = njit(cache=True, parallel=True)(_fill)

@@ -78,26 +78,24 @@ def _mix_int(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _slow_normal(r: int, k, w, f) -> float:
-    """One draw that missed the ziggurat's fast path, in plain Python (its own loop)."""
+def _slow_normal(h: int, k, w, f) -> float:
+    """One half-word that missed the ziggurat's fast path, in plain Python (its own loop)."""
     from xpusim.numerics.gauss import R
 
-    seed = _mix_int(r ^ _SALT)
-    word = 0  # words of the slow-path stream used so far
+    seed = _mix_int(h ^ _SALT)
+    used = 0  # words of the slow-path stream used so far
 
     def next_word() -> int:
-        nonlocal word
-        word += 1
-        return _mix_int((seed + word * _GOLDEN) & _M64)
+        nonlocal used
+        used += 1
+        return _mix_int((seed + used * _GOLDEN) & _M64)
 
     def uniform() -> float:
         return (next_word() >> 11) / 2.0 ** 53
 
+    idx, sign, mag = h & 0xFF, (h >> 8) & 1, h >> 9
     while True:
-        idx, sign, mag = r & 0xFF, (r >> 8) & 1, (r >> 9) & ((1 << 52) - 1)
         x = -mag * w[idx] if sign else mag * w[idx]
-        if mag < int(k[idx]):
-            return x
         if idx == 0:
             while True:
                 xx = -np.log1p(-uniform()) / R
@@ -106,24 +104,26 @@ def _slow_normal(r: int, k, w, f) -> float:
                     return -(R + xx) if sign else R + xx
         if (f[idx - 1] - f[idx]) * uniform() + f[idx] < np.exp(-0.5 * x * x):
             return x
-        r = next_word()
+        h = next_word() & 0xFFFFFFFF
+        idx, sign, mag = h & 0xFF, (h >> 8) & 1, h >> 9
+        if mag < int(k[idx]):
+            return -mag * w[idx] if sign else mag * w[idx]
 
 
 def fill_normal(key, out):
-    """Twin of ``gauss.fill_normal``: the fast path vectorised, the ~1 % slow draws one by one."""
-    from xpusim.numerics.gauss import KI, WI
-
+    """Twin of ``gauss.fill_normal``: the fast path vectorised over the 32-bit halves of the
+    stream's words (low half first), the ~1 % slow draws one by one."""
     from xpusim.numerics import gauss
 
     n = out.size
-    i = np.arange(1, n + 1, dtype=np.uint64)
-    r = _mix_words(np.uint64(key) + i * np.uint64(_GOLDEN))
-    idx = (r & np.uint64(0xFF)).astype(np.intp)
-    sign = ((r >> np.uint64(8)) & np.uint64(1)).astype(bool)
-    mag = (r >> np.uint64(9)) & np.uint64((1 << 52) - 1)
-    x = mag.astype(np.float64) * WI[idx]
+    words = _mix_words(np.uint64(key) + np.arange(1, (n + 1) // 2 + 1, dtype=np.uint64)
+                       * np.uint64(_GOLDEN))
+    h = np.stack([words & np.uint64(0xFFFFFFFF), words >> np.uint64(32)], axis=1).reshape(-1)[:n]
+    idx = (h & np.uint64(0xFF)).astype(np.intp)
+    sign = ((h >> np.uint64(8)) & np.uint64(1)).astype(bool)
+    mag = h >> np.uint64(9)
+    x = mag.astype(np.float64) * gauss.WI[idx]
     x = np.where(sign, -x, x)
-    slow = np.flatnonzero(mag >= KI[idx])
-    for s in slow:
-        x[s] = _slow_normal(int(r[s]), gauss.KI, gauss.WI, gauss.FI)
+    for s in np.flatnonzero(mag >= gauss.KI[idx]):
+        x[s] = _slow_normal(int(h[s]), gauss.KI, gauss.WI, gauss.FI)
     out.reshape(-1)[...] = x

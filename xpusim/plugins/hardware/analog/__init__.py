@@ -5,6 +5,8 @@ from functools import partial
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 
+from xpusim.numerics import gauss
+
 from . import compute, cost, params
 from .device import AnalogDevice
 from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
@@ -24,8 +26,8 @@ def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
     return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
-                     periphery_serial=compute.periphery_serial, read_noise=compute.read_noise,
-                     read_noise_serial=compute.read_noise_serial, pulse_update=compute.pulse_update, coincidences=compute.coincidences)
+                     periphery_serial=compute.periphery_serial, normals=gauss.fill_normal,
+                     normals_serial=gauss.fill_normal_serial, pulse_update=compute.pulse_update, coincidences=compute.coincidences)
 
 
 @hookimpl(trylast=True)

@@ -6,18 +6,18 @@ conductance difference (G+ - G-)/g_max; everything the hardware adds around it l
 * ``dac``: inputs per row tile scaled by max|x| (dynamic input scaling, aihwkit
   ``noise_management=ABS_MAX``), clipped to +-bound and rounded to ``bits`` (sign included,
   ``2^(bits-1)-1`` levels a side, aihwkit ``inp_res = 1/(2^bits-2)``, REFERENCES E12).
-* ``read_noise``: Gaussian read noise per tile read and output (additive output noise and
-  per-read conductance noise folded into one draw: for independent weight noise sigma_w per
-  cell the column current has std sigma_w*||x||_2, exactly Gaussian).
-* ``periphery``: per tile partial sum + read noise, ADC saturation at +-bound and
+* ``periphery``: per tile partial sum + Gaussian read noise (additive output noise and per-read
+  conductance noise folded into one draw: for independent weight noise sigma_w per cell the
+  column current has std sigma_w*||x||_2, exactly Gaussian), ADC saturation at +-bound and
   rounding to ``bits`` (``2^bits-2`` steps over the range, E12), then digital rescaling by the
   input scale and per-column weight scale/drift-compensation gain, summed over row tiles.
 * ``pulse_update``: signed coincidence counts applied to pulsed devices with constant-step or
   soft-bounds response, up/down asymmetry, cycle-to-cycle spread and per-device bounds
   (aihwkit ConstantStep / SoftBounds devices, REFERENCES E13).
 
-Randomness comes from the device's seeded Generator: drawn and passed in as arrays, or (read
-noise, ``read_noise``) as the key of a counter-based normal stream drawn from it.
+Randomness comes from the device's seeded Generator, drawn and passed in as arrays; the read
+noise's normals come from ``xpusim.numerics.gauss`` (a counter-based stream keyed by one draw
+of that Generator: parallel, and the same whatever the thread count).
 """
 
 from __future__ import annotations
@@ -61,24 +61,11 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
             norm[t, i] = np.sqrt(acc)
 
 
-def _read_noise(key, noise_std, z):
-    """z (T,m,n) = noise_std[t, i] x standard normal number (i*T + t)*n + j of the
-    counter-based stream ``key`` (``xpusim.numerics.gauss``): the same whatever the threads.
-    Drawn before the tile products, so that no BLAS thread competes with it."""
-    t_count, m, n = z.shape
-    for i in prange(m):
-        for t in range(t_count):
-            sd = np.float64(noise_std[t, i])
-            base = (i * t_count + t) * n
-            for j in range(n):
-                z[t, i, j] = sd * gauss.normal(key, np.uint64(base + j), gauss.KI, gauss.WI,
-                                               gauss.FI)
-
-
-def _periphery(partial, noise, scale, col_gain, adc_enabled, adc_bits, adc_bound, out, sat):
-    """partial (T,m,n) tile currents, noise (T,m,n) read noise, scale (T,m), col_gain (n) ->
-    out (m,n) = sum_t ADC(partial + noise) * scale * gain; sat (m,) = 1 where a vector drove
-    an ADC to its bound."""
+def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, noisy,
+               out, sat):
+    """partial (T,m,n) tile currents, z (m,T,n) standard normals, noise_std (T,m), scale (T,m),
+    col_gain (n) -> out (m,n) = sum_t ADC(partial + std*z) * scale * gain (z unused unless
+    ``noisy``); sat (m,) = 1 where a vector drove an ADC to its bound."""
     t_count, m, n = partial.shape
     step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
     for i in prange(m):
@@ -86,8 +73,11 @@ def _periphery(partial, noise, scale, col_gain, adc_enabled, adc_bits, adc_bound
         hit = 0
         for t in range(t_count):
             s = np.float64(scale[t, i])
+            sd = np.float64(noise_std[t, i])
             for j in range(n):
-                v = np.float64(partial[t, i, j]) + np.float64(noise[t, i, j])
+                v = np.float64(partial[t, i, j])
+                if noisy:
+                    v += sd * np.float64(z[i, t, j])
                 if abs(v) >= adc_bound:
                     hit = 1
                 if adc_enabled:
@@ -104,8 +94,7 @@ dac = njit(cache=True, parallel=True)(_dac)
 dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
 periphery_serial = njit(cache=True)(_periphery)
-read_noise = njit(cache=True, parallel=True)(_read_noise)
-read_noise_serial = njit(cache=True)(_read_noise)
+
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
 
@@ -160,40 +149,49 @@ def _popcount(x):
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
 
-@njit(cache=True)
-def _trains(p, sign, raw, bl, pos, neg):
+@njit(cache=True, parallel=True)
+def _trains(p, sign, key, bl, pos, neg):
     """Stochastic pulse trains, packed: value (s, c) fires in each of ``bl`` slots with
     probability p[s, c] (rounded to PROB_BITS bits; bits built from random words by the binary
-    expansion of p, LSB first: OR with a random word for a 1 bit, AND for a 0 bit). Sample s
-    lands in word s // per at bit offset (s % per) * bl, per = 64 // bl samples a word; the
-    train goes to ``pos`` or ``neg`` (c, words) by the sign of the value."""
+    expansion of p, LSB first: OR with a random word for a 1 bit, AND for a 0 bit; a bl <= 32
+    train takes 32-bit halves, low half first). Value (s, c) takes words
+    (s*C + c)*W .. + W - 1 (W = 8 for bl <= 32, else 16) of the counter-based stream ``key``
+    (``xpusim.numerics.gauss.word``). Sample s lands in word s // per at bit offset
+    (s % per) * bl, per = 64 // bl samples a word; the train goes to ``pos`` or ``neg``
+    (c, words) by the sign of the value."""
     m, c = p.shape
     per = 64 // bl
     half = bl <= 32
+    n_words = 8 if half else 16
     mask = (np.uint64(1) << np.uint64(bl)) - np.uint64(1) if bl < 64 else ~np.uint64(0)
     pos[:] = 0
     neg[:] = 0
-    for s in range(m):
-        w = s // per
-        off = np.uint64((s % per) * bl)
-        for j in range(c):
+    for j in prange(c):  # one train row per value column: independent, written by one thread
+        for s in range(m):
+            w = s // per
+            off = np.uint64((s % per) * bl)
             q = int(np.round(p[s, j] * (1 << PROB_BITS)))
             if q <= 0:
                 continue
             if q >= (1 << PROB_BITS):
                 bits = mask
             else:
+                base = np.uint64((s * c + j) * n_words)
                 bits = np.uint64(0)
+                r = np.uint64(0)
                 for t in range(PROB_BITS):  # LSB of q first
                     if half:
-                        r = raw[s, j, t >> 1]
-                        r = r >> np.uint64(32) if t & 1 else r & np.uint64(0xFFFFFFFF)
+                        if t & 1 == 0:
+                            r = gauss.word(key, base + np.uint64(t >> 1))
+                            rt = r & np.uint64(0xFFFFFFFF)
+                        else:
+                            rt = r >> np.uint64(32)
                     else:
-                        r = raw[s, j, t]
+                        rt = gauss.word(key, base + np.uint64(t))
                     if (q >> t) & 1:
-                        bits = bits | r
+                        bits = bits | rt
                     else:
-                        bits = bits & r
+                        bits = bits & rt
                 bits = bits & mask
             if sign[s, j] > 0:
                 pos[j, w] |= bits << off
@@ -201,14 +199,15 @@ def _trains(p, sign, raw, bl, pos, neg):
                 neg[j, w] |= bits << off
 
 
-@njit(cache=True)
-def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
+@njit(cache=True, parallel=True)
+def coincidences(px, pd, sx, sd, key_x, key_d, bl, n_up, n_down):
     """Coincidence counts of stochastic pulse trains (aihwkit's pulsed update, REFERENCES E12
     BL): input i fires in each of ``bl`` slots of sample s with probability px[s, i], output j
     with pd[s, j]; a slot where both fire moves device (i, j) one step, up when x and d have
     the same sign. n_up, n_down (k, n): counts summed over the m samples of the batch. The
-    random words (raw_*: (m, c, 8) uint64 for bl <= 32, (m, c, 16) above) come from the
-    caller's Generator. Trains are packed 64 slots to a word and counted with popcount."""
+    random words come from the counter-based streams ``key_x`` and ``key_d`` (see ``_trains``),
+    keyed by the caller's Generator. Trains are packed 64 slots to a word and counted with
+    popcount."""
     m, k = px.shape
     n = pd.shape[1]
     per = 64 // bl
@@ -217,9 +216,9 @@ def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
     xn = np.empty((k, words), np.uint64)
     dp = np.empty((n, words), np.uint64)
     dn = np.empty((n, words), np.uint64)
-    _trains(px, sx, raw_x, bl, xp, xn)
-    _trains(pd, sd, raw_d, bl, dp, dn)
-    for i in range(k):
+    _trains(px, sx, key_x, bl, xp, xn)
+    _trains(pd, sd, key_d, bl, dp, dn)
+    for i in prange(k):
         for j in range(n):
             up = np.uint64(0)
             down = np.uint64(0)

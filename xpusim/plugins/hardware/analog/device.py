@@ -210,31 +210,35 @@ class AnalogDevice(Device):
         dac = self.kernels.dac if big else self.kernels.dac_serial
         dac(x, rows, p.dac.bits, input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
             scale, norm)
-        noise = self._read_noise(norm, (t_count, m, n), big)  # before BLAS runs (no contention)
+        z, std, noisy = self._read_noise(norm, (m, t_count, n), big)  # before BLAS runs
         partial = np.empty((t_count, m, n), np.float32)
         for t in range(t_count):
             np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
         out = np.empty((m, n), np.float32)
         sat = np.empty(m, np.uint8)
         periphery = self.kernels.periphery if big else self.kernels.periphery_serial
-        periphery(partial, noise, scale, np.ascontiguousarray(gain, np.float32), p.adc.enabled,
-                  p.adc.bits, p.adc.output_bound, out, sat)
+        periphery(partial, z, std, scale, np.ascontiguousarray(gain, np.float32), p.adc.enabled,
+                  p.adc.bits, p.adc.output_bound, noisy, out, sat)
         if p.adc.bound_management == "iterative" and p.adc.enabled:
             return out, sat.astype(bool)
         return out, None
 
     def _read_noise(self, norm, shape, big):
-        """Read noise of every tile read and output (T, m, n): output noise and per-read
-        conductance noise, std sqrt(out_noise^2 + (w_noise ||x_q||)^2); the key of its
-        counter-based normal stream is one draw of the device's Generator."""
+        """(standard normals (m, T, n), their std per tile read (T, m), whether there is any)
+        of the read noise: output noise and per-read conductance noise, std
+        sqrt(out_noise^2 + (w_noise ||x_q||)^2). The normals come from a counter-based stream
+        (``xpusim.numerics.gauss``) keyed by one draw of the device's Generator; drawn before
+        the tile products so that no BLAS thread competes with them."""
         p = self.params
-        noise = np.zeros(shape, np.float32)
-        if p.noise.out_noise_std > 0 or p.noise.w_noise_std > 0:
-            std = np.sqrt(np.float32(p.noise.out_noise_std) ** 2
-                          + (np.float32(p.noise.w_noise_std) * norm) ** 2).astype(np.float32)
-            kernel = self.kernels.read_noise if big else self.kernels.read_noise_serial
-            kernel(np.uint64(self.rng.integers(0, 1 << 63)), std, noise)
-        return noise
+        std = np.sqrt(np.float32(p.noise.out_noise_std) ** 2
+                      + (np.float32(p.noise.w_noise_std) * norm) ** 2).astype(np.float32)
+        noisy = p.noise.out_noise_std > 0 or p.noise.w_noise_std > 0
+        if not noisy:
+            return np.empty((0, 0, 0), np.float32), std, False
+        z = np.empty(shape, np.float32)
+        fill = self.kernels.normals if big else self.kernels.normals_serial
+        fill(np.uint64(self.rng.integers(0, 1 << 63)), z)
+        return z, std, True
 
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
@@ -363,20 +367,19 @@ class AnalogDevice(Device):
         b = math.sqrt(base * x_max / d_max)
         px = np.minimum(np.abs(pre) * a, 1.0)
         pd = np.minimum(np.abs(post) * b, 1.0)
-        words = 8 if bl <= 32 else 16
-        raw_x = self.rng.bit_generator.random_raw((m, k, words))
-        raw_d = self.rng.bit_generator.random_raw((m, n, words))
         n_up = np.empty((k, n))
         n_down = np.empty((k, n))
+        key_x, key_d = (np.uint64(v) for v in self.rng.integers(0, 1 << 63, 2))
         self.kernels.coincidences(px.astype(np.float32), pd.astype(np.float32),
-                                  np.sign(pre), np.sign(post), raw_x, raw_d, bl, n_up, n_down)
+                                  np.sign(pre), np.sign(post), key_x, key_d, bl, n_up, n_down)
         return n_up, n_down
 
     def _apply_pulses(self, layer, n_up, n_down):
         pu = self.params.pulsed
         dv = self.dev[layer]
         shape = n_up.shape
-        c2c = self.rng.standard_normal((2, *shape), dtype=np.float32)  # up, down
+        c2c = np.empty((2, *shape), np.float32)  # cycle-to-cycle spread: up, down
+        self.kernels.normals_serial(np.uint64(self.rng.integers(0, 1 << 63)), c2c)
         self.kernels.pulse_update(self.w[layer], n_up, n_down, dv["up"], dv["down"], dv["lo"],
                                   dv["hi"], c2c[0], c2c[1], pu.dw_min_std,
                                   pu.model == "soft-bounds")

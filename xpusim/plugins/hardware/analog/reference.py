@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpusim.numerics.reference import fill_normal
+from xpusim.numerics.reference import _GOLDEN, _mix_words
 
 
 def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
@@ -26,15 +26,11 @@ def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     norm[...] = np.sqrt((v.astype(xq.dtype).astype(np.float64) ** 2).sum(axis=2)).T
 
 
-def read_noise(key, noise_std, z):
-    t_count, m, n = z.shape
-    normals = np.empty((m, t_count, n))  # numbered (i*T + t)*n + j, as the kernel does
-    fill_normal(key, normals)
-    z[...] = noise_std[:, :, None].astype(np.float64) * normals.transpose(1, 0, 2)
-
-
-def periphery(partial, noise, scale, col_gain, adc_enabled, adc_bits, adc_bound, out, sat):
-    v = partial.astype(np.float64) + noise.astype(np.float64)
+def periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, noisy,
+              out, sat):
+    v = partial.astype(np.float64)
+    if noisy:
+        v = v + noise_std[:, :, None].astype(np.float64) * z.transpose(1, 0, 2)
     sat[...] = (np.abs(v) >= adc_bound).any(axis=(0, 2))
     if adc_enabled:
         step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
@@ -126,8 +122,15 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     energy_j[e, 3] = ((mm * kk * P[c.OP_E] + mm * nn * bits / 8.0 * P[c.SRAM_E]) * reps)[e]
 
 
-def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
+def coincidences(px, pd, sx, sd, key_x, key_d, bl, n_up, n_down):
     """Trains expanded to one 0/1 value per slot, counts as products over samples and slots."""
+    def stream(key, p):
+        """Words (s, c, W) of the counter-based stream: word (s*C + c)*W + w."""
+        m, c = p.shape
+        w = 8 if bl <= 32 else 16
+        index = np.arange(1, m * c * w + 1, dtype=np.uint64).reshape(m, c, w)
+        return _mix_words(np.uint64(key) + index * np.uint64(_GOLDEN))
+
     def slots(p, raw):
         q = np.round(p.astype(np.float64) * 2 ** 16).astype(np.int64)
         if bl <= 32:
@@ -145,7 +148,7 @@ def coincidences(px, pd, sx, sd, raw_x, raw_d, bl, n_up, n_down):
         shifts = np.arange(bl, dtype=np.uint64)[None, :, None]
         return ((bits[:, None, :] >> shifts) & np.uint64(1)).astype(np.float64)  # (m, bl, c)
 
-    x, d = slots(px, raw_x), slots(pd, raw_d)
+    x, d = slots(px, stream(key_x, px)), slots(pd, stream(key_d, pd))
     xs, ds = np.sign(sx).astype(np.float64), np.sign(sd).astype(np.float64)
     net = np.einsum("sbi,sbj->ij", x * xs[:, None, :], d * ds[:, None, :])
     tot = np.einsum("sbi,sbj->ij", x * np.abs(xs)[:, None, :], d * np.abs(ds)[:, None, :])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from xpusim.core import Twin
+from xpusim.numerics import gauss
+from xpusim.numerics import reference as numerics_reference
 
 from . import compute, cost, reference
 
@@ -24,17 +26,17 @@ def _dac_args(rng):
 def _periphery_args(rng):
     t, m, n = int(rng.integers(1, 5)), int(rng.integers(0, 30)), int(rng.integers(1, 60))
     partial = (rng.standard_normal((t, m, n)) * 8).astype(np.float32)
-    return [partial, (rng.standard_normal((t, m, n)) * 0.1).astype(np.float32),
+    return [partial, rng.standard_normal((m, t, n)).astype(np.float32),
+            rng.uniform(0, 0.2, (t, m)).astype(np.float32),
             rng.uniform(0.1, 3, (t, m)).astype(np.float32),
             rng.uniform(0.1, 2, n).astype(np.float32), bool(rng.random() < .8),
-            int(rng.integers(2, 12)), float(rng.uniform(1, 20)),
+            int(rng.integers(2, 12)), float(rng.uniform(1, 20)), bool(rng.random() < .8),
             np.empty((m, n), np.float32), np.empty(m, np.uint8)]
 
 
-def _noise_args(rng):
-    t, m, n = int(rng.integers(1, 5)), int(rng.integers(0, 30)), int(rng.integers(1, 60))
-    return [np.uint64(rng.integers(0, 1 << 63)), rng.uniform(0, 0.2, (t, m)).astype(np.float32),
-            np.empty((t, m, n), np.float32)]
+def _normal_args(rng):
+    shape = tuple(int(d) for d in rng.integers(0, 40, int(rng.integers(1, 4))))
+    return [np.uint64(rng.integers(0, 1 << 63)), np.empty(shape, np.float32)]
 
 
 def _pulse_args(rng):
@@ -52,15 +54,14 @@ def _pulse_args(rng):
 def _coincidence_args(rng):
     m, k, n = int(rng.integers(0, 40)), int(rng.integers(1, 50)), int(rng.integers(1, 50))
     bl = int(rng.choice([1, 7, 31, 32, 33, 64]))
-    r = 8 if bl <= 32 else 16
     px = rng.uniform(0, 1.2, (m, k)).astype(np.float32)
     pd = rng.uniform(0, 0.5, (m, n)).astype(np.float32)
     if m:
         px[0, 0], pd[0, 0] = 0.0, 1.0
     sx = rng.choice([-1.0, 0.0, 1.0], (m, k)).astype(np.float32)
     sd = rng.choice([-1.0, 1.0], (m, n)).astype(np.float32)
-    return [np.minimum(px, 1), pd, sx, sd, rng.bit_generator.random_raw((m, k, r)),
-            rng.bit_generator.random_raw((m, n, r)), bl, np.zeros((k, n)), np.zeros((k, n))]
+    return [np.minimum(px, 1), pd, sx, sd, np.uint64(rng.integers(0, 1 << 63)),
+            np.uint64(rng.integers(0, 1 << 63)), bl, np.zeros((k, n)), np.zeros((k, n))]
 
 
 def _price_args(rng):
@@ -88,10 +89,10 @@ TWINS = {
     "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-6,
                       atol=1e-6, why="same ADC rounding in float64; the sum over tiles is "
                       "ordered differently"),
-    "read_noise": Twin(compute.read_noise, reference.read_noise, _noise_args, rtol=0, atol=0,
-                       why="counter-based normals: exact"),
-    "read_noise_serial": Twin(compute.read_noise_serial, reference.read_noise, _noise_args,
-                              rtol=0, atol=0, why="as read_noise"),
+    "fill_normal": Twin(gauss.fill_normal, numerics_reference.fill_normal, _normal_args,
+                        rtol=0, atol=0, why="counter-based normals: exact"),
+    "fill_normal_serial": Twin(gauss.fill_normal_serial, numerics_reference.fill_normal,
+                               _normal_args, rtol=0, atol=0, why="as fill_normal"),
     "dac_serial": Twin(compute.dac_serial, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
                        why="as dac"),
     "periphery_serial": Twin(compute.periphery_serial, reference.periphery, _periphery_args,
