@@ -19,9 +19,14 @@ half, passing arrays through a temporary ``.npz``, so neither venv needs the oth
    Expected: within 2 points at each time. aihwkit's own default mapping (raw weights,
    ``weight_scaling_omega=0``) is printed too, for the drift discussion in the docs.
 2. In-situ ranking: the digits MLP trained from scratch with constant-step devices (plain SGD,
-   batches of 32) in both simulators, for several ``dw_min`` and ``up_down``. Expected: the
-   same ranking (smaller dw_min better, more asymmetry worse).
-3. Speed: seconds per in-situ training epoch (45 batches of 32) in aihwkit and in xpusim,
+   batches of 32) in both simulators from the same initial weights (xpusim's He-normal draw
+   per seed, zero biases), for several ``dw_min`` and ``up_down``. Expected: the same ranking
+   (smaller dw_min better, more asymmetry worse) wherever both simulators separate two
+   settings by more than 2 standard errors over seeds; closer pairs are reported as ties.
+3. Elementary pulsed update: one 64 x 10 tile with every device spread off, fed the same 200
+   batches of random (x, d) in both simulators: mean and mean absolute weight afterwards, with
+   and without up/down asymmetry, beside ideal SGD.
+4. Speed: seconds per in-situ training epoch (45 batches of 32) in aihwkit and in xpusim,
    training loop only (no evaluation), in this process, with ``OPENBLAS_NUM_THREADS=1``.
 """
 
@@ -96,6 +101,9 @@ def aihwkit_worker(task_path: str, out_path: str) -> None:
             rc = SingleRPUConfig(device=ConstantStepDevice(dw_min=dw_min, up_down=up_down))
             model = AnalogSequential(AnalogLinear(64, 256, rpu_config=rc), torch.nn.ReLU(),
                                      AnalogLinear(256, 10, rpu_config=rc))
+            for i, layer in enumerate((model[0], model[2])):  # xpusim's initial weights
+                w = torch.tensor(d[f"init{rep}_w{i}"].T.copy())
+                layer.set_weights(w, torch.zeros(w.shape[0]))
             opt = AnalogSGD(model.parameters(), lr=cfg["lr"])
             opt.regroup_param_groups(model)
             loss_fn = torch.nn.CrossEntropyLoss()
@@ -116,6 +124,17 @@ def aihwkit_worker(task_path: str, out_path: str) -> None:
             secs.append(t_train / cfg["epochs"])
         out["insitu"][f"{dw_min}|{up_down}"] = accs
         out["epoch_s"][f"{dw_min}|{up_down}"] = secs
+    out["pulses"] = {}
+    for up_down in (0.0, 0.6):  # 3. one tile, the same (x, d) sequence, spreads off
+        dev = ConstantStepDevice(dw_min=0.001, up_down=up_down, dw_min_dtod=0.0, dw_min_std=0.0,
+                                 up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0)
+        layer = AnalogLinear(64, 10, bias=False, rpu_config=SingleRPUConfig(device=dev))
+        layer.set_weights(torch.zeros(10, 64))
+        tile = next(layer.analog_tiles())
+        tile.set_learning_rate(cfg["lr"])
+        for b in range(len(d["pulse_x"])):
+            tile.update(torch.tensor(d["pulse_x"][b]), torch.tensor(d["pulse_d"][b]))
+        out["pulses"][str(up_down)] = layer.get_weights()[0].numpy().T.tolist()
     Path(out_path).write_text(json.dumps(out))
 
 
@@ -171,18 +190,47 @@ def xpusim_insitu(pm, settings, repeats, epochs, lr):
     return accs, secs
 
 
+def xpusim_pulses(pm, xs, ds, lr):
+    """The elementary pulsed update on one 64 x 10 layer (spreads off), fed the sequence of
+    (x, d) batches that aihwkit's tile is fed: final weights per up_down."""
+    from xpusim.core.optim import make_optimizer
+    from xpusim.core.trace import Trace
+
+    info = pm.backend("analog")
+    out = {}
+    for up_down in (0.0, 0.6):
+        spec = pm.load_spec("aihwkit-defaults", (
+            "training_mode=in-situ", "pulsed.model=constant-step", "pulsed.dw_min=0.001",
+            f"pulsed.up_down={up_down}", "pulsed.dw_min_dtod=0", "pulsed.dw_min_std=0",
+            "pulsed.up_down_dtod=0", "pulsed.w_bounds_dtod=0"))
+        dev = info.device(spec, pm.compute_kernels(spec), np.random.default_rng(1), Trace(),
+                          make_optimizer("sgd", 0.0), primitives=info.primitives)
+        dev.place(0, np.zeros((64, 10), np.float32), None)
+        for x, d in zip(xs, ds):
+            dev.update(0, x, -d, lr)  # post = -gradient: descent, as aihwkit's update
+        out[str(up_down)] = dev.weights(0)
+    return out
+
+
+def separation(a, b) -> tuple[float, float]:
+    """Difference of two settings' mean accuracies and its standard error over seeds."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(a.mean() - b.mean()), float(np.sqrt(a.var(ddof=1) / a.size
+                                                      + b.var(ddof=1) / b.size))
+
+
 def main() -> int:
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--insitu-repeats", type=int, default=3)
+    ap.add_argument("--insitu-repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="1 repeat, 3 in-situ epochs")
     a = ap.parse_args()
     if not aihwkit_available():
         print(f"aihwkit not available at {AIHWKIT_PYTHON}: skipping the side-by-side comparison")
         return 0
     if a.quick:
-        a.repeats, a.insitu_repeats = 1, 1
+        a.repeats, a.insitu_repeats = 1, 2
     epochs = 3 if a.quick else INSITU_EPOCHS
 
     from xpusim.core.plugins import get_plugin_manager
@@ -198,6 +246,13 @@ def main() -> int:
     for i in range(2):
         arrays[f"w{i}"] = device.weights(i).astype(np.float32)
         arrays[f"b{i}"] = device.bias[i].astype(np.float32)
+    prng = np.random.default_rng(7)  # 3. the elementary update's (x, d) sequence
+    arrays["pulse_x"] = prng.uniform(0, 1, (200, 32, 64)).astype(np.float32)
+    arrays["pulse_d"] = (prng.standard_normal((200, 32, 10)) * 0.01).astype(np.float32)
+    for rep in range(a.insitu_repeats):  # both simulators start in-situ runs from these
+        _, init = trained(pm, rep, 0, "aihwkit-defaults", DIGITAL)
+        for i in range(2):
+            arrays[f"init{rep}_w{i}"] = init.weights(i).astype(np.float32)
     cfg = {"times": TIMES, "repeats": a.repeats, "mappings": ["column", "raw"],
            "insitu": INSITU, "insitu_repeats": a.insitu_repeats, "epochs": epochs,
            "lr": INSITU_LR}
@@ -239,19 +294,39 @@ def main() -> int:
     print("|---|---|---|---|")
     for dw_min, up_down in INSITU:
         key = f"{dw_min}|{up_down}"
-        print(f"| {dw_min} | {up_down} | {100 * np.mean(accs[key]):.1f} | "
-              f"{100 * np.mean(theirs['insitu'][key]):.1f} |")
-
-    def ranking(res, keys):
-        return sorted(keys, key=lambda k: -np.mean(res[k]))
+        cells = [f"{100 * np.mean(r[key]):.1f} ± {100 * np.std(r[key]):.1f}"
+                 for r in (accs, theirs["insitu"])]
+        print(f"| {dw_min} | {up_down} | {cells[0]} | {cells[1]} |")
 
     same = True
     for group in ([f"{d}|0.0" for d in (0.001, 0.01, 0.05)],
                   [f"0.001|{u}" for u in (0.0, 0.3, 0.6)]):
-        ro, rt = ranking(accs, group), ranking(theirs["insitu"], group)
-        print(f"ranking xpusim {ro}  aihwkit {rt}")
-        same &= ro == rt
-    print(f"same ranking: {'PASS' if same else 'FAIL'}")
+        for better, worse in zip(group, group[1:]):
+            verdict = {}
+            for name, res in (("xpusim", accs), ("aihwkit", theirs["insitu"])):
+                diff, se = separation(res[better], res[worse])
+                verdict[name] = (np.sign(diff) if abs(diff) > 2 * se else 0, diff, se)
+            agree = not (verdict["xpusim"][0] and verdict["aihwkit"][0]
+                         and verdict["xpusim"][0] != verdict["aihwkit"][0])
+            same &= agree
+            print(f"{better} vs {worse}: " + ", ".join(
+                f"{name} {100 * v[1]:+.1f} ± {100 * v[2]:.1f}"
+                f"{' (tie)' if v[0] == 0 else ''}" for name, v in verdict.items())
+                + ("" if agree else "  <- opposite orders"))
+    print(f"same ranking wherever both separate the settings by more than 2 standard errors: "
+          f"{'PASS' if same else 'FAIL'}")
+    ideal = -INSITU_LR * np.einsum("bsi,bsj->ij", arrays["pulse_x"], arrays["pulse_d"])
+    mine = xpusim_pulses(pm, arrays["pulse_x"], arrays["pulse_d"], INSITU_LR)
+    print("\n## Elementary pulsed update: one 64 x 10 tile, the same 200 batches of (x, d), "
+          "spreads off\n")
+    print("| up_down | mean w: xpusim | aihwkit | mean abs w: xpusim | aihwkit | ideal SGD: "
+          "mean | mean abs |")
+    print("|---|---|---|---|---|---|---|")
+    for up_down in ("0.0", "0.6"):
+        t = np.asarray(theirs["pulses"][up_down])
+        o = mine[up_down]
+        print(f"| {up_down} | {o.mean():+.4f} | {t.mean():+.4f} | {np.abs(o).mean():.4f} | "
+              f"{np.abs(t).mean():.4f} | {ideal.mean():+.4f} | {np.abs(ideal).mean():.4f} |")
     ours_s = np.mean(secs["0.001|0.0"])
     theirs_s = np.mean(theirs["epoch_s"]["0.001|0.0"])
     print(f"\n## Speed: in-situ epoch (45 batches of 32, training only)\n\nxpusim {ours_s:.3f} s, "
