@@ -87,20 +87,21 @@ def _uniform(seed, j):
 
 
 @njit(cache=True, inline="always")
-def normal32(h, ki, wi, fi):
-    """The standard normal of one 32-bit half-word ``h`` (a uint64 below 2^32)."""
+def _point(h, wi):
+    """(layer, sign, 23-bit magnitude, |x|) of the ziggurat point a 32-bit half-word picks."""
     idx = h & np.uint64(0xFF)
-    sign = (h >> np.uint64(8)) & np.uint64(1)
     mag = h >> np.uint64(9)
-    x = float(mag) * wi[idx]
-    if mag < ki[idx]:
-        return -x if sign else x
+    return idx, (h >> np.uint64(8)) & np.uint64(1), mag, float(mag) * wi[idx]
+
+
+@njit(cache=True)
+def _slow_path(h, idx, sign, x, ki, wi, fi):
+    """The ~1 % of draws outside a layer's rectangle: wedge test, the tail beyond R
+    (Marsaglia 1964), new attempts after a rejection; uniforms from the stream seeded by h."""
     seed = mix(h ^ SALT)
     j = 0  # words of the slow-path stream used
     while True:
-        if sign:
-            x = -x
-        if idx == 0:  # the tail beyond R (Marsaglia 1964)
+        if idx == 0:
             while True:
                 xx = -math.log1p(-_uniform(seed, j)) / R
                 yy = -math.log1p(-_uniform(seed, j + 1))
@@ -108,15 +109,20 @@ def normal32(h, ki, wi, fi):
                 if yy + yy > xx * xx:
                     return -(R + xx) if sign else R + xx
         if (fi[idx - 1] - fi[idx]) * _uniform(seed, j) + fi[idx] < math.exp(-0.5 * x * x):
-            return x
-        h = word(seed, np.uint64(j + 1)) & np.uint64(0xFFFFFFFF)  # rejected: a new attempt
+            return -x if sign else x
+        idx, sign, mag, x = _point(word(seed, np.uint64(j + 1)) & np.uint64(0xFFFFFFFF), wi)
         j += 2
-        idx = h & np.uint64(0xFF)
-        sign = (h >> np.uint64(8)) & np.uint64(1)
-        mag = h >> np.uint64(9)
-        x = float(mag) * wi[idx]
         if mag < ki[idx]:
             return -x if sign else x
+
+
+@njit(cache=True, inline="always")
+def normal32(h, ki, wi, fi):
+    """The standard normal of one 32-bit half-word ``h`` (a uint64 below 2^32)."""
+    idx, sign, mag, x = _point(h, wi)
+    if mag < ki[idx]:
+        return -x if sign else x
+    return _slow_path(h, idx, sign, x, ki, wi, fi)
 
 
 @njit(cache=True, inline="always")
