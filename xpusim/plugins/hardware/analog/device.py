@@ -237,8 +237,13 @@ class AnalogDevice(Device):
             return np.empty((0, 0, 0), np.float32), std, False
         z = np.empty(shape, np.float32)
         fill = self.kernels.normals if big else self.kernels.normals_serial
-        fill(np.uint64(self.rng.integers(0, 1 << 63)), z)
+        fill(self._stream_key(), z)
         return z, std, True
+
+    def _stream_key(self):
+        """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): one draw of the
+        device's Generator, so the run's seed fixes every number drawn from it."""
+        return np.uint64(self.rng.integers(0, 1 << 63))
 
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
@@ -369,9 +374,9 @@ class AnalogDevice(Device):
         pd = np.minimum(np.abs(post) * b, 1.0)
         n_up = np.empty((k, n))
         n_down = np.empty((k, n))
-        key_x, key_d = (np.uint64(v) for v in self.rng.integers(0, 1 << 63, 2))
-        self.kernels.coincidences(px.astype(np.float32), pd.astype(np.float32),
-                                  np.sign(pre), np.sign(post), key_x, key_d, bl, n_up, n_down)
+        self.kernels.coincidences(px.astype(np.float32), pd.astype(np.float32), np.sign(pre),
+                                  np.sign(post), self._stream_key(), self._stream_key(), bl,
+                                  n_up, n_down)
         return n_up, n_down
 
     def _apply_pulses(self, layer, n_up, n_down):
@@ -379,7 +384,7 @@ class AnalogDevice(Device):
         dv = self.dev[layer]
         shape = n_up.shape
         c2c = np.empty((2, *shape), np.float32)  # cycle-to-cycle spread: up, down
-        self.kernels.normals_serial(np.uint64(self.rng.integers(0, 1 << 63)), c2c)
+        self.kernels.normals_serial(self._stream_key(), c2c)
         self.kernels.pulse_update(self.w[layer], n_up, n_down, dv["up"], dv["down"], dv["lo"],
                                   dv["hi"], c2c[0], c2c[1], pu.dw_min_std,
                                   pu.model == "soft-bounds")
