@@ -34,6 +34,8 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     m, k = x.shape
     t_count = scale.shape[0]
     levels = float(2 ** (bits - 1) - 1)
+    to_code = levels / bound   # multiplications by reciprocals: the DAC was division-bound
+    to_value = bound / levels
     for i in prange(m):
         for t in range(t_count):
             lo = t * rows
@@ -42,19 +44,14 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
             if dynamic:
                 a = 0.0
                 for j in range(lo, hi):
-                    v = abs(x[i, j])
-                    if v > a:
-                        a = v
+                    a = max(a, abs(x[i, j]))
                 s = a / bound if a > 0.0 else 1.0
+            inv = 1.0 / s
             acc = 0.0
             for j in range(lo, hi):
-                v = x[i, j] / s
+                v = x[i, j] * inv
                 if enabled:
-                    if v > bound:
-                        v = bound
-                    elif v < -bound:
-                        v = -bound
-                    v = np.round(v / bound * levels) * bound / levels
+                    v = np.round(min(max(v, -bound), bound) * to_code) * to_value
                 xq[i, j] = v
                 acc += v * v
             scale[t, i] = s
@@ -68,6 +65,7 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
     ``noisy``); sat (m,) = 1 where a vector drove an ADC to its bound."""
     t_count, m, n = partial.shape
     step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
+    per_step = 1.0 / step
     for i in prange(m):
         acc = np.zeros(n)
         hit = 0
@@ -81,7 +79,7 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
                 if abs(v) >= adc_bound:
                     hit = 1
                 if adc_enabled:
-                    v = np.round(min(max(v, -adc_bound), adc_bound) / step) * step
+                    v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
                 acc[j] += v * s * col_gain[j]
         for j in range(n):
             out[i, j] = acc[j]

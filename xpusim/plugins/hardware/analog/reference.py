@@ -18,9 +18,9 @@ def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
         s = np.where(a > 0, a / bound, 1.0)
     else:
         s = np.ones((m, t_count))
-    v = xb / s[:, :, None]
+    v = xb * (1.0 / s[:, :, None])
     if enabled:
-        v = np.round(np.clip(v, -bound, bound) / bound * levels) * bound / levels
+        v = np.round(np.clip(v, -bound, bound) * (levels / bound)) * (bound / levels)
     xq[...] = v.reshape(m, -1)[:, :k]
     scale[...] = s.T
     norm[...] = np.sqrt((v.astype(xq.dtype).astype(np.float64) ** 2).sum(axis=2)).T
@@ -34,7 +34,7 @@ def periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc
     sat[...] = (np.abs(v) >= adc_bound).any(axis=(0, 2))
     if adc_enabled:
         step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
-        v = np.round(np.clip(v, -adc_bound, adc_bound) / step) * step
+        v = np.round(np.clip(v, -adc_bound, adc_bound) * (1.0 / step)) * step
     out[...] = (v * scale[:, :, None] * col_gain[None, None, :]).sum(axis=0)
 
 
