@@ -49,6 +49,11 @@ INSITU = [(0.001, 0.0), (0.01, 0.0), (0.05, 0.0), (0.001, 0.3), (0.001, 0.6)]  #
 INSITU_LR, INSITU_EPOCHS = 0.05, 10
 
 
+def per_epoch(values, epochs):
+    """Means of a per-batch series over each of ``epochs`` equal parts."""
+    return [float(np.mean(part)) for part in np.array_split(np.asarray(values), epochs)]
+
+
 # -- the aihwkit half (runs in the aihwkit venv) --------------------------------------------------
 
 def aihwkit_worker(task_path: str, out_path: str) -> None:
@@ -61,7 +66,7 @@ def aihwkit_worker(task_path: str, out_path: str) -> None:
     d = dict(np.load(task_path))
     cfg = json.loads(str(d.pop("cfg")))
     xte, yte = torch.tensor(d["x_test"]), d["y_test"]
-    out: dict = {"drift": {}, "insitu": {}, "epoch_s": {}}
+    out: dict = {"drift": {}, "insitu": {}, "epoch_s": {}, "first_layer_error": {}}
 
     def accuracy(model):
         with torch.no_grad():
@@ -107,6 +112,9 @@ def aihwkit_worker(task_path: str, out_path: str) -> None:
             opt = AnalogSGD(model.parameters(), lr=cfg["lr"])
             opt.regroup_param_groups(model)
             loss_fn = torch.nn.CrossEntropyLoss()
+            errors = []  # mean |error| reaching the first layer, per batch
+            hook = model[0].register_full_backward_hook(
+                lambda m, gi, go: errors.append(float(go[0].abs().mean())))
             n = len(xtr)
             t_train = 0.0
             for _ in range(cfg["epochs"]):
@@ -119,9 +127,12 @@ def aihwkit_worker(task_path: str, out_path: str) -> None:
                     loss_fn(model(xtr[idx]), ytr[idx]).backward()
                     opt.step()
                 t_train += time.perf_counter() - t0
+            hook.remove()
             model.eval()
             accs.append(accuracy(model))
             secs.append(t_train / cfg["epochs"])
+            if rep == 0:
+                out["first_layer_error"][f"{dw_min}|{up_down}"] = per_epoch(errors, cfg["epochs"])
         out["insitu"][f"{dw_min}|{up_down}"] = accs
         out["epoch_s"][f"{dw_min}|{up_down}"] = secs
     out["pulses"] = {}
@@ -175,7 +186,7 @@ def xpusim_insitu(pm, settings, repeats, epochs, lr):
     from analog_drift_table import trained
 
     data = pm.dataset("digits")
-    accs, secs = {}, {}
+    accs, secs, errors = {}, {}, {}
     for dw_min, up_down in settings:
         over = ("training_mode=in-situ", "pulsed.model=constant-step",
                 f"pulsed.dw_min={dw_min}", f"pulsed.up_down={up_down}")
@@ -184,10 +195,34 @@ def xpusim_insitu(pm, settings, repeats, epochs, lr):
             t0 = time.perf_counter()
             method, device = trained(pm, rep, epochs, "aihwkit-defaults", over, "sgd", lr)
             s.append((time.perf_counter() - t0) / epochs)
+            if rep == 0:  # again, recording the error that reaches the first layer
+                errors[f"{dw_min}|{up_down}"] = first_layer_error(pm, epochs, over, lr)
             device.trace.enabled = False
             a.append(accuracy(method, data.x_test, data.y_test))
         accs[f"{dw_min}|{up_down}"], secs[f"{dw_min}|{up_down}"] = a, s
-    return accs, secs
+    return accs, secs, errors
+
+
+def first_layer_error(pm, epochs, over, lr):
+    """Mean |error| the update of layer 0 receives, per epoch, in seed 0's in-situ run."""
+    from analog_drift_table import trained
+
+    from xpusim.plugins.hardware.analog.device import AnalogDevice
+
+    errors = []
+    update = AnalogDevice._update
+
+    def recording(self, layer, pre, post, *args):
+        if layer == 0:
+            errors.append(float(np.abs(post).mean()))
+        return update(self, layer, pre, post, *args)
+
+    AnalogDevice._update = recording
+    try:
+        trained(pm, 0, epochs, "aihwkit-defaults", over, "sgd", lr)
+    finally:
+        AnalogDevice._update = update
+    return per_epoch(errors, epochs)
 
 
 def xpusim_pulses(pm, xs, ds, lr):
@@ -287,7 +322,7 @@ def main() -> int:
     print(f"\nlargest difference: {worst:.1f} points (criterion: within 2) -> "
           f"{'PASS' if worst <= 2 else 'FAIL'}")
 
-    accs, secs = xpusim_insitu(pm, INSITU, a.insitu_repeats, epochs, INSITU_LR)
+    accs, secs, errors = xpusim_insitu(pm, INSITU, a.insitu_repeats, epochs, INSITU_LR)
     print(f"\n## In-situ training, constant-step devices (SGD lr {INSITU_LR}, {epochs} epochs, "
           f"mean over {a.insitu_repeats} seeds)\n")
     print("| dw_min | up_down | xpusim | aihwkit |")
@@ -315,6 +350,11 @@ def main() -> int:
                 + ("" if agree else "  <- opposite orders"))
     print(f"same ranking wherever both separate the settings by more than 2 standard errors: "
           f"{'PASS' if same else 'FAIL'}")
+    print("\nMean |error| reaching the first layer, per epoch (seed 0):")
+    for key in ("0.001|0.0", "0.001|0.6"):
+        for name, res in (("xpusim", errors), ("aihwkit", theirs["first_layer_error"])):
+            print(f"  dw_min|up_down {key}, {name}: "
+                  + " ".join(f"{v:.1e}" for v in res[key]))
     ideal = -INSITU_LR * np.einsum("bsi,bsj->ij", arrays["pulse_x"], arrays["pulse_d"])
     mine = xpusim_pulses(pm, arrays["pulse_x"], arrays["pulse_d"], INSITU_LR)
     print("\n## Elementary pulsed update: one 64 x 10 tile, the same 200 batches of (x, d), "
