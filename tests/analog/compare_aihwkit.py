@@ -32,6 +32,7 @@ half, passing arrays through a temporary ``.npz``, so neither venv needs the oth
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -190,39 +191,36 @@ def xpusim_insitu(pm, settings, repeats, epochs, lr):
     for dw_min, up_down in settings:
         over = ("training_mode=in-situ", "pulsed.model=constant-step",
                 f"pulsed.dw_min={dw_min}", f"pulsed.up_down={up_down}")
-        a, s = [], []
+        a, s, seen = [], [], []
         for rep in range(repeats):
             t0 = time.perf_counter()
-            method, device = trained(pm, rep, epochs, "aihwkit-defaults", over, "sgd", lr)
+            with first_layer_errors(seen) if rep == 0 else contextlib.nullcontext():
+                method, device = trained(pm, rep, epochs, "aihwkit-defaults", over, "sgd", lr)
             s.append((time.perf_counter() - t0) / epochs)
-            if rep == 0:  # again, recording the error that reaches the first layer
-                errors[f"{dw_min}|{up_down}"] = first_layer_error(pm, epochs, over, lr)
             device.trace.enabled = False
             a.append(accuracy(method, data.x_test, data.y_test))
         accs[f"{dw_min}|{up_down}"], secs[f"{dw_min}|{up_down}"] = a, s
+        errors[f"{dw_min}|{up_down}"] = per_epoch(seen, epochs)
     return accs, secs, errors
 
 
-def first_layer_error(pm, epochs, over, lr):
-    """Mean |error| the update of layer 0 receives, per epoch, in seed 0's in-situ run."""
-    from analog_drift_table import trained
-
+@contextlib.contextmanager
+def first_layer_errors(seen: list):
+    """While active, append the mean |error| each update of layer 0 receives to ``seen``."""
     from xpusim.plugins.hardware.analog.device import AnalogDevice
 
-    errors = []
     update = AnalogDevice._update
 
     def recording(self, layer, pre, post, *args):
         if layer == 0:
-            errors.append(float(np.abs(post).mean()))
+            seen.append(float(np.abs(post).mean()))
         return update(self, layer, pre, post, *args)
 
     AnalogDevice._update = recording
     try:
-        trained(pm, 0, epochs, "aihwkit-defaults", over, "sgd", lr)
+        yield seen
     finally:
         AnalogDevice._update = update
-    return per_epoch(errors, epochs)
 
 
 def xpusim_pulses(pm, xs, ds, lr):

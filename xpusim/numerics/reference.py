@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from xpusim.numerics import gauss
+
 
 def round_float(x, out, p, emin, max_finite, saturate):
     """Twin of ``formats.round_float``: round-to-nearest-even by integer ops on the encoding
@@ -56,8 +58,8 @@ def round_float_stochastic(x, u, out, p, emin, max_finite, saturate):
 # -- counter-based normals (twin of xpusim.numerics.gauss) ----------------------------------------
 
 _M64 = (1 << 64) - 1
-_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-_SALT = 0xD1B54A32D192ED03
+_GOLDEN, _MIX1, _MIX2, _SALT = (int(c) for c in (gauss.GOLDEN, gauss.MIX1, gauss.MIX2,
+                                                 gauss.SALT))
 
 
 def _mix_words(z: np.ndarray) -> np.ndarray:
@@ -80,8 +82,6 @@ def _mix_int(z: int) -> int:
 
 def _slow_normal(h: int, k, w, f) -> float:
     """One half-word that missed the ziggurat's fast path, in plain Python (its own loop)."""
-    from xpusim.numerics.gauss import R
-
     seed = _mix_int(h ^ _SALT)
     used = 0  # words of the slow-path stream used so far
 
@@ -98,10 +98,10 @@ def _slow_normal(h: int, k, w, f) -> float:
         x = -mag * w[idx] if sign else mag * w[idx]
         if idx == 0:
             while True:
-                xx = -np.log1p(-uniform()) / R
+                xx = -np.log1p(-uniform()) / gauss.R
                 yy = -np.log1p(-uniform())
                 if yy + yy > xx * xx:
-                    return -(R + xx) if sign else R + xx
+                    return -(gauss.R + xx) if sign else gauss.R + xx
         if (f[idx - 1] - f[idx]) * uniform() + f[idx] < np.exp(-0.5 * x * x):
             return x
         h = next_word() & 0xFFFFFFFF
@@ -113,8 +113,6 @@ def _slow_normal(h: int, k, w, f) -> float:
 def fill_normal(key, out):
     """Twin of ``gauss.fill_normal``: the fast path vectorised over the 32-bit halves of the
     stream's words (low half first), the ~1 % slow draws one by one."""
-    from xpusim.numerics import gauss
-
     n = out.size
     words = _mix_words(np.uint64(key) + np.arange(1, (n + 1) // 2 + 1, dtype=np.uint64)
                        * np.uint64(_GOLDEN))

@@ -92,7 +92,6 @@ dac = njit(cache=True, parallel=True)(_dac)
 dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
 periphery_serial = njit(cache=True)(_periphery)
-
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
 

@@ -85,7 +85,7 @@ def _price_args(rng):
 
 TWINS = {
     "dac": Twin(compute.dac, reference.dac, _dac_args, rtol=1e-6, atol=1e-6,
-                why="same rounding; float32 vs float64 division and L2 sum order"),
+                why="same reciprocal products and rounding; float32 vs float64 L2 sum order"),
     "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-6,
                       atol=1e-6, why="same ADC rounding in float64; the sum over tiles is "
                       "ordered differently"),
