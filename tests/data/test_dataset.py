@@ -68,6 +68,7 @@ NAN = np.full((6, 1, 2, 2), np.nan, np.float32)
     (_with("classification", y_train=np.arange(6, dtype=np.int32) % 2),
      r"train labels must be int64"),
     (_with("classification", y_test=np.zeros(5, np.int64)), r"test split has 6 samples but 5"),
+    (_with("classification", y_test=np.array(1)), r"test split has 6 samples but no labels"),
     (_with("classification", x_test=np.zeros((6, 1, 2, 3), np.float32)),
      r"train samples are \(1, 2, 2\) but test samples are \(1, 2, 3\)"),
     (_with("classification", x_train=np.zeros((0, 1, 2, 2), np.float32),

@@ -71,8 +71,8 @@ def check_dataset(ds: Dataset) -> None:
         if x.ndim < 2 or len(x) == 0 or 0 in x.shape:
             fail(f"{split} features must be (samples, ...) with at least one sample and one "
                  f"value each, got shape {x.shape}")
-        if len(y) != len(x):
-            fail(f"{split} split has {len(x)} samples but {len(y)} labels")
+        if y.ndim == 0 or len(y) != len(x):
+            fail(f"{split} split has {len(x)} samples but {y.size if y.ndim else 'no'} labels")
         if y.dtype != np.int64:
             fail(f"{split} labels must be int64, got {y.dtype}")
     if ds.x_train.shape[1:] != ds.x_test.shape[1:]:
