@@ -72,6 +72,10 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     cost = pm.cost_model(spec)
     data: Dataset = pm.dataset(config.dataset)
     model = pm.model(config.model)
+    if data.task != "classification":
+        raise XpusimError(f"data set {config.dataset!r} is a {data.task} task; model "
+                          f"{config.model!r} is a classifier of flat features and cannot take it")
+    data = data.flat()  # an MLP takes each sample as one row of features
     if model.sizes[0] != data.n_features or model.sizes[-1] != data.n_classes:
         raise XpusimError(f"model {config.model!r} takes {model.sizes[0]} inputs and "
                           f"{model.sizes[-1]} classes; data set {config.dataset!r} has "
