@@ -122,7 +122,6 @@ def run(ctx: click.Context, hardware: str, method: str, model: str, dataset: str
         pm.load_spec(serve_on, serve_overrides)
     elif serve_overrides:
         raise XpusimError("--serve-set needs --serve-on SPEC")
-    pm.model(model)
     quiet = json_path == "-"
     progress = Progress(TextColumn("[bold]training"), BarColumn(),
                         TextColumn("epoch {task.completed}/{task.total} {task.fields[info]}"),

@@ -97,14 +97,14 @@ def test_incompatible_pairs_listed_unless_skipped(fake_plugin):
     assert msg.splitlines()[0].startswith("study: incompatible: method 'backprop' needs "
                                           "primitive(s) mvm_t which backend 'nobwd' "
                                           "(spec 'fake-nobwd') does not provide")
-    assert msg.splitlines()[1] == ("hint: 1 incompatible method x hardware pair(s); change the "
-                                   "axes, or set skip_incompatible = true under [options] to "
-                                   "skip them")
+    assert msg.splitlines()[1] == ("hint: 1 incompatible method x hardware x model "
+                                   "combination(s); change the axes, or set skip_incompatible "
+                                   "= true under [options] to skip them")
     raw["options"] = {"skip_incompatible": True}
     s = expand(raw, pm=pm)
     assert [(r.config.hardware, r.config.method) for r in s.runs] == [
         ("h100-sxm", "backprop"), ("h100-sxm", "dfa"), ("fake-nobwd", "dfa")]
-    assert s.skipped == ("incompatible: backprop on fake-nobwd",)
+    assert s.skipped == ("incompatible: backprop on fake-nobwd with mlp:64-16-10",)
 
 
 def test_set_axis_applies_only_to_hardware_that_has_the_key(fake_plugin):

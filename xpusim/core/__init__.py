@@ -10,12 +10,12 @@ from .errors import (CostError, IncompatibleError, PluginError, RunDiverged, Spe
 from .formats import Format, format_code, format_name
 from .kernels import CostModel, KernelSet, Twin
 from .method import TrainingMethod
-from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
+from .registry import BackendInfo, DatasetInfo, DataShape, MethodInfo, ModelInfo
 from .specs import Spec, check, option, quantity
 from .trace import FORMATS, PHASES, PRIMITIVES, Trace
 
 __all__ = [
-    "BackendInfo", "Capabilities", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
+    "BackendInfo", "Capabilities", "CostError", "CostModel", "DataShape", "DatasetInfo", "Device", "FORMATS",
     "Format", "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
     "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod", "Twin",
     "UnknownNameError", "XpusimError", "check", "format_code", "format_name", "option", "quantity",

@@ -36,6 +36,8 @@ class Device:
         self.primitives = frozenset(primitives)
         self.shapes: dict[int, tuple[int, int]] = {}
         self.bias: dict[int, np.ndarray] = {}
+        #: digital periphery parameters of weight-free layers (norm gains, embedding tables)
+        self.periphery: dict[tuple[str, str], np.ndarray] = {}
 
     # -- what methods call -----------------------------------------------------------------------
 
@@ -91,6 +93,28 @@ class Device:
         self.trace.add(phase, layer, "update", pre.shape[0], n, k, bits, fmt,
                        activity=self.activity(pre))
 
+    def matmul(self, layer: int, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Products of two activations, a (..., m, k) . b (..., k, n) (attention's Q.Kᵀ and
+        P.V): one ``matmul`` row of ``count`` = the number of products, recorded under
+        ``layer``. Where it runs and in what format is the backend's ``_matmul``."""
+        self._require("matmul")
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        b = np.ascontiguousarray(b, dtype=np.float32)
+        out = self._matmul(a, b, phase)
+        bits, fmt = self.operand_format("matmul", phase)
+        m, k = a.shape[-2:]
+        self.trace.add(phase, layer, "matmul", m, b.shape[-1], k, bits, fmt,
+                       count=int(np.prod(a.shape[:-2], dtype=np.int64)))
+        return out
+
+    def periphery_step(self, key: tuple[str, str], grad: np.ndarray, lr: float,
+                       layer: int = 0, phase: str = "train-update") -> None:
+        """Gradient step on a digital periphery parameter with the run's optimizer (as
+        biases), recorded as optimizer work."""
+        value = self.periphery[key]
+        value += self.optimizer.step(("periphery", key), -grad.astype(np.float32), lr)
+        self.record_optimizer(layer, value.size, phase)
+
     def weights(self, layer: int) -> np.ndarray:
         """The effective weights (k x n, float) as the hardware would read them; free of cost."""
         return self._read(layer)
@@ -140,6 +164,11 @@ class Device:
     def _update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
                 decay: np.ndarray | None, phase: str) -> None:
         raise NotImplementedError
+
+    def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Activation products in the digital periphery, fp32 (backends with their own
+        arithmetic for it override this and ``operand_format("matmul", ...)``)."""
+        return np.matmul(a, b)
 
     def _require(self, primitive: str) -> None:
         if primitive not in self.primitives:

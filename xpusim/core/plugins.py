@@ -27,7 +27,7 @@ from .capabilities import NONE_DECLARED, Capabilities
 from .errors import PluginError, SpecError, UnknownNameError, XpusimError
 from .formats import FORMATS
 from .kernels import CostModel, KernelSet
-from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
+from .registry import BackendInfo, DataShape, DatasetInfo, MethodInfo, ModelInfo
 from .specs import Spec, read_toml, spec_from_dict
 
 BUILTIN_PACKAGE = "xpusim.plugins"  # its BUILTINS lists the built-in plugin modules
@@ -118,6 +118,11 @@ class Plugins:
         return self._collect("xpusim_register_models", lambda m: m.prefix, "model family")
 
     @cached_property
+    def layers(self) -> dict[str, type]:
+        """Layer kind -> layer class, over every plugin."""
+        return self._collect("xpusim_register_layers", lambda cls: cls.kind, "layer type")
+
+    @cached_property
     def spec_dirs(self) -> list[Path]:
         dirs = [SPEC_DIR]
         for impl in reversed(self._impls("xpusim_spec_dirs")):
@@ -141,10 +146,14 @@ class Plugins:
         base, _, arg = name.partition(":")
         return self._lookup(self.datasets, "data set", base).load(arg or None)
 
-    def model(self, name: str) -> Any:
-        """Parse a model name such as ``mlp:64-256-10``."""
-        prefix, _, args = name.partition(":")
-        return self._lookup(self.models, "model family", prefix).parse(args)
+    def model(self, name: str, data: DataShape) -> Any:
+        """The layer graph named ``name`` (``mlp:64-256-10``, ``lenet5``, a model TOML file)
+        for data of shape ``data``."""
+        if name.endswith(".toml"):
+            prefix, args = "toml", name
+        else:
+            prefix, _, args = name.partition(":")
+        return self._lookup(self.models, "model family", prefix).parse(args, data)
 
     # -- specs ---------------------------------------------------------------------------------
 

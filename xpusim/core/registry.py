@@ -73,9 +73,21 @@ class DatasetInfo:
 
 
 @attrs.frozen
+class DataShape:
+    """What a model family needs to know of the data: one sample's shape ((C, H, W) images,
+    (F,) features, (T,) tokens), the classes (or vocabulary) and the task."""
+
+    sample_shape: tuple[int, ...]
+    classes: int
+    task: str = "classification"
+
+
+@attrs.frozen
 class ModelInfo:
-    """A model family: ``prefix:ARGS`` (e.g. ``mlp:64-256-10``); ``parse(args)`` -> model."""
+    """A model family: ``prefix:ARGS`` (``mlp:64-256-10``, ``cnn:c16k3-m2-d10``) or a name
+    (``lenet5``); ``parse(args, data)`` -> ``xpusim.core.graph.Graph`` adapted to ``data``
+    (a ``DataShape``)."""
 
     prefix: str
-    parse: Callable[[str], Any]
+    parse: Callable[[str, DataShape], Any]
     doc: str = ""

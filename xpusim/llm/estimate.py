@@ -148,12 +148,12 @@ def resolve_hardware(name: str, overrides: tuple[str, ...] = (),
 
 def price_rows(cols: dict[str, np.ndarray], hw: Hardware) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and energy (J, static power over the row's time included) of every row of
-    every layout, shape (rows, layouts): one ``price_columns`` call. Rows of size zero (a
-    what-if that is off in some layouts) cost nothing."""
+    every layout, shape (rows, layouts): one ``price_columns`` call, each row repeated its
+    ``mult`` times. Rows of size zero (a what-if that is off in some layouts) cost nothing."""
     shape = cols["m"].shape
     flat = {c: v.reshape(-1) for c, v in cols.items() if c in ("phase", "primitive", "m", "n",
                                                               "k", "bits", "fmt")}
-    flat["count"] = (flat["m"] > 0).astype(np.int64)
+    flat["count"] = np.where(flat["m"] > 0, cols["mult"].reshape(-1), 0).astype(np.int64)
     try:
         rows = price_columns(hw.cost, flat, hw.name)
     except CostError as exc:

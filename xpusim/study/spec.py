@@ -171,7 +171,8 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
     """
     from ..core.errors import UnknownNameError
     from ..core.plugins import get_plugin_manager
-    from ..core.scheduler import check_compatible
+    from ..core.registry import DataShape
+    from ..core.scheduler import check_compatible, check_model_primitives, fit_data
 
     problems: list[str] = []
     for key in raw:
@@ -309,24 +310,21 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
     for m in methods:
         if m not in pm.methods:
             problems.append(str(UnknownNameError("method", m, pm.methods)))
-    shapes: dict[str, Any] = {}
-    for mod in models:
-        try:
-            shapes[mod] = pm.model(mod).sizes
-        except XpusimError as exc:
-            problems.append(f"model {mod!r}: {exc}")
-    data_shapes: dict[str, tuple[int, int]] = {}
+    loaded: dict[str, Any] = {}
     for ds in datasets:
         try:
-            d = pm.dataset(ds)
-            data_shapes[ds] = (d.n_features, d.n_classes)
+            loaded[ds] = pm.dataset(ds)
         except XpusimError as exc:
             problems.append(f"dataset {ds!r}: {exc}")
-    for mod, sizes in shapes.items():
-        for ds, (nf, nc) in data_shapes.items():
-            if sizes[0] != nf or sizes[-1] != nc:
-                problems.append(f"model {mod!r} takes {sizes[0]} inputs and {sizes[-1]} classes; "
-                                f"data set {ds!r} has {nf} features and {nc} classes")
+    graphs: dict[str, Any] = {}
+    for mod in models:
+        for ds, d in loaded.items():
+            try:
+                graphs[mod] = pm.model(mod, DataShape(d.sample_shape, d.n_classes, d.task))
+                fit_data(graphs[mod], d, mod, ds)
+            except XpusimError as exc:
+                problems.append(f"model {mod!r}: {exc}")
+                break
 
     # -- spec overrides: which hardware has each key ----------------------------------------
     set_keys = list(fixed_sub["set"]) + [a[4:] for a in axes if a.startswith("set.")]
@@ -348,21 +346,27 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                          f"(those run without it)")
 
     # -- compatibility -------------------------------------------------------------------------
-    incompatible: dict[tuple[str, str], str] = {}
+    incompatible: dict[tuple[str, str, str], str] = {}
     for hw, spec in specs.items():
         for m in methods:
             if m not in pm.methods:
                 continue
-            try:
-                check_compatible(pm.method(m), pm.backend(spec.backend), spec.name)
-            except XpusimError as exc:
-                incompatible[(hw, m)] = str(exc)
-            except Exception:  # noqa: BLE001 - an unknown backend is reported by load_spec
-                pass
+            for mod, graph in graphs.items():
+                try:
+                    check_compatible(pm.method(m), pm.backend(spec.backend), spec.name)
+                    check_model_primitives(graph, pm.backend(spec.backend), spec.name, mod)
+                    check = getattr(pm.method(m).factory, "check_model", None)
+                    if check is not None:
+                        check(graph)
+                except XpusimError as exc:
+                    incompatible[(hw, m, mod)] = str(exc)
+                except Exception:  # noqa: BLE001 - an unknown backend is reported by load_spec
+                    pass
     hint = ""
     if incompatible and not skip_incompatible:
-        problems += [f"incompatible: {why}" for why in incompatible.values()]
-        hint = (f"hint: {len(incompatible)} incompatible method x hardware pair(s); change the "
+        problems += [f"incompatible: {why}" for why in dict.fromkeys(incompatible.values())]
+        hint = (f"hint: {len(incompatible)} incompatible method x hardware x model "
+                f"combination(s); change the "
                 f"axes, or set skip_incompatible = true under [options] to skip them")
     if problems:
         raise StudyError(where, problems, hint)
@@ -385,8 +389,9 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
         if any(all(point.get(k) == v for k, v in ex.items()) for ex in excludes):
             skipped.append("excluded: " + ", ".join(f"{k}={v}" for k, v in point.items()))
             continue
-        if (hw, method) in incompatible:
-            skipped.append(f"incompatible: {method} on {hw}")
+        model = fields.get("model", DEFAULTS["model"])
+        if (hw, method, model) in incompatible:
+            skipped.append(f"incompatible: {method} on {hw} with {model}")
             continue
         sets = {**fixed_sub["set"], **{k[4:]: v for k, v in point.items()
                                        if k.startswith("set.")}}

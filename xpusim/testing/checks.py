@@ -56,7 +56,8 @@ PERIPHERY = frozenset({"elementwise", "reduce", "write"})
 #: Phases each primitive is priced in by the cost checks.
 PHASES_OF = {"mvm": ("inference", "train-forward"), "mvm_t": ("train-backward",),
              "update": ("train-update",), "elementwise": ("train-forward", "inference"),
-             "reduce": ("train-forward",), "write": ("train-update", "deploy")}
+             "reduce": ("train-forward",), "write": ("train-update", "deploy"),
+             "matmul": ("inference", "train-backward")}
 #: (m, n, k) shapes priced; odd sizes on purpose.
 SHAPES = ((1, 1, 1), (7, 13, 5), (32, 64, 64), (129, 257, 65))
 
@@ -515,14 +516,20 @@ def _labels(b: BackendUnderTest, ledger: Any) -> list[str]:
 
 
 def check_cost_linear_in_count(b: BackendUnderTest) -> None:
-    """A row with ``count = 5`` costs exactly five times the same row with ``count = 1``."""
+    """A row with ``count = 5`` costs exactly five times the same row with ``count = 1``
+    (``matmul``: the products of one batched call, so cost may be affine in count: a fixed
+    part, such as one kernel launch, plus the same cost per product)."""
     for prim in b.priced_primitives:
         phase = PHASES_OF[prim][0]
-        one, five = Trace(), Trace()
+        one, two, five = Trace(), Trace(), Trace()
         b.row(one, prim, phase, SHAPES[2], count=1)
+        b.row(two, prim, phase, SHAPES[2], count=2)
         b.row(five, prim, phase, SHAPES[2], count=5)
         l1, l5 = b.priced(one), b.priced(five)
         a, c = 5 * _totals(l1), _totals(l5)
+        if prim == "matmul":  # affine: c5 - c1 = 4 (c2 - c1)
+            t1, t2 = _totals(l1), _totals(b.priced(two))
+            a, c = 4 * (t2 - t1), c - t1
         if not np.allclose(a, c, rtol=COST_RTOL, atol=0):
             bad = [f"{n}: 5 x {x / 5:g} != {y:g}" for n, x, y in zip(_labels(b, l1), a, c)
                    if not math.isclose(x, y, rel_tol=COST_RTOL)]

@@ -63,8 +63,8 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
             raise XpusimError(f"krotov-hopfield: option p={p:g} is not supported: only the "
                               f"Lebesgue norm p=2 is a plain product with the stored weights "
                               f"(other p need |W|^(p-1)·sign(W), which no device primitive gives)")
-        width = min(n for _, n in self.model.layer_shapes()[:-1]) if self.model.n_layers > 1 else 0
-        if self.model.n_layers < 2 or not 2 <= self.k <= width:
+        width = min(self.hidden_widths, default=0)
+        if not self.hidden_widths or not 2 <= self.k <= width:
             raise XpusimError(f"krotov-hopfield: needs a hidden layer and 2 <= k <= its width "
                               f"(got k={self.k}, model {self.model.name})")
 

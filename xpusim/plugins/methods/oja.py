@@ -49,7 +49,7 @@ class Oja(HebbianReadout, TrainingMethod):
     def _setup_hebbian(self) -> None:
         super()._setup_hebbian()
         self.winners = option(self.hyper, "winners", 5, int)
-        width = min((n for _, n in self.model.layer_shapes()[:-1]), default=0)
+        width = min(self.hidden_widths, default=0)
         if not 0 <= self.winners <= width:
             raise XpusimError(f"oja: option winners={self.winners} must be between 0 and the "
                               f"hidden width {width} (model {self.model.name})")

@@ -17,7 +17,8 @@ BACKEND = "analog"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.AnalogParams, device=AnalogDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
                         doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid",
                         formats=(cost.ANALOG, *STANDARD), capabilities=cost.capabilities)]
 

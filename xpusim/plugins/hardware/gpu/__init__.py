@@ -17,7 +17,8 @@ BACKEND = "gpu"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.GpuParams, device=GpuDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
                         doc="GPU: tensor-core formats (fp32..fp8), roofline time, HBM energy",
                         formats=FLOATS + INTS, capabilities=cost.capabilities)]
 

@@ -2,6 +2,9 @@
 
 time  = count x (max(FLOPs / (peak[fmt] x compute fraction), HBM bytes / (BW x BW fraction))
                  + launch overhead)
+``matmul`` rows (products of two activations, ``count`` products of one batched kernel, as
+attention runs them) are priced as ``mvm`` rows: tensor cores in the row's format, both
+operands and the result through HBM; the launch overhead is paid once per row.
 energy: compute = MACs x E_mac[fmt] (elementwise: ops x E_vector_op);
         off-chip = HBM bytes x E_hbm; on-chip = SRAM bytes x E_sram;
         static (added by the core) = static power x time.
@@ -35,6 +38,7 @@ EXTRAS = ("macs", "flops", "hbm_bytes", "onchip_bytes", "kernel_launches")
 
 P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
 P_ELEMENTWISE, P_REDUCE, P_WRITE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"], PRIMITIVE["write"]
+P_MATMUL = PRIMITIVE["matmul"]
 
 
 def peak_flops(p: GpuParams) -> dict[str, float]:
@@ -95,7 +99,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         prim = primitive[i]
         nbytes = bits[i] / 8.0
         reps = float(count[i])
-        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:
+        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE or prim == P_MATMUL:
             peak = params[PEAK + fmt[i]]
             if peak <= 0.0:
                 time_s[i] = -1.0
@@ -109,8 +113,11 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                        + float(m[i]) * float(n[i])) * nbytes
             onchip = 2.0 * macs * nbytes / params[TILE]
             t_compute = 2.0 * macs / (peak * params[COMPUTE_FRACTION])
-            t = max(t_compute, hbm / bw) + params[LAUNCH]
-            time_s[i] = t * reps
+            t = max(t_compute, hbm / bw)
+            if prim == P_MATMUL:  # the row's products run as one batched kernel
+                time_s[i] = t * reps + params[LAUNCH]
+            else:
+                time_s[i] = (t + params[LAUNCH]) * reps
             energy_j[i, 0] = macs * params[MAC_PJ + fmt[i]] * reps
             energy_j[i, 1] = onchip * params[E_SRAM] * reps
             energy_j[i, 2] = hbm * params[E_HBM] * reps
@@ -118,7 +125,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 1] = 2.0 * macs * reps
             extras[i, 2] = hbm * reps
             extras[i, 3] = onchip * reps
-            extras[i, 4] = reps
+            extras[i, 4] = 1.0 if prim == P_MATMUL else reps
         elif prim == P_ELEMENTWISE or prim == P_REDUCE:
             ops = float(m[i]) * float(k[i])
             hbm = float(m[i]) * float(n[i]) * nbytes

@@ -47,6 +47,12 @@ class GpuDevice(Device):
     def _mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
         return self.kernels.quantize(self.kernels.quantize(x, self.fmt) @ self.working[layer], self.fmt)
 
+    def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Activation products on the tensor cores: both operands in ``compute_format``,
+        fp32 accumulation, the result rounded back (as attention kernels write it)."""
+        q = self.kernels.quantize
+        return q(np.matmul(q(a, self.fmt), q(b, self.fmt)), self.fmt)
+
     def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
         s = np.float32(self.loss_scale)
         out = self.kernels.quantize(self.kernels.quantize(e * s, self.fmt) @ self.working[layer].T, self.fmt)

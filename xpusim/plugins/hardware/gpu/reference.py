@@ -15,7 +15,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     nbytes = np.asarray(bits, dtype=np.float64) / 8.0
     reps = np.asarray(count, dtype=np.float64)
     bw = params[c.BW] * params[c.BW_FRACTION]
-    gemm = np.isin(primitive, [c.P_MVM, c.P_MVM_T, c.P_UPDATE])
+    gemm = np.isin(primitive, [c.P_MVM, c.P_MVM_T, c.P_UPDATE, c.P_MATMUL])
     elem = np.isin(primitive, [c.P_ELEMENTWISE, c.P_REDUCE])
     write = primitive == c.P_WRITE
     peak = params[c.PEAK + np.asarray(fmt)]
@@ -32,7 +32,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     t = np.select([gemm, elem, write], [t_gemm + launch, t_elem + launch,
                                         hbm_write / bw + launch], -1.0)
     t = np.where(gemm & (peak <= 0), -1.0, t)
-    time_s[:] = np.where(t >= 0, t * reps, -1.0)
+    batched = primitive == c.P_MATMUL  # one launch for the row's products
+    time_s[:] = np.where(t >= 0, np.where(batched, (t - launch) * reps + launch, t * reps),
+                         -1.0)
     onchip = np.where(gemm, 2 * macs * nbytes / params[c.TILE], 0.0)
     hbm = np.select([gemm, elem, write], [hbm_gemm, hbm_elem, hbm_write], 0.0)
     ok = time_s >= 0
@@ -45,4 +47,4 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     extras[:, 1] = np.where(ok, np.select([gemm, elem], [2 * macs, ops], 0.0) * reps, 0.0)
     extras[:, 2] = np.where(ok, hbm * reps, 0.0)
     extras[:, 3] = np.where(ok, onchip * reps, 0.0)
-    extras[:, 4] = np.where(ok, reps, 0.0)
+    extras[:, 4] = np.where(ok, np.where(batched, 1.0, reps), 0.0)

@@ -16,7 +16,8 @@ BACKEND = "systolic"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.SystolicParams, device=SystolicDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
                         doc="systolic array: int8..binary / bf16..fp8 numerics, SCALE-Sim cycles",
                         formats=FLOATS + INTS, capabilities=_capabilities)]
 

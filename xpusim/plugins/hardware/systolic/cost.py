@@ -15,7 +15,8 @@ weight gradient pre^T . post: M = k, N = n, K = m, the batch being the reduction
   O = M x N outputs):
 
   - Residency: a layer's activations live in the input (unified) buffer, as in TPU v1, when
-    they fit: for ``mvm``/``mvm_t`` when A + O fit ``input_buffer`` (then neither touches
+    they fit (``matmul``, a product of two activations such as attention's, when both
+    operands and the result fit; else they stream from and to DRAM): for ``mvm``/``mvm_t`` when A + O fit ``input_buffer`` (then neither touches
     DRAM), for ``update`` when A + B (activations and errors) fit it. Weights (B of
     ``mvm``/``mvm_t``) always come from DRAM; the weight gradient (O of ``update``) always
     goes to DRAM, where the weights live.
@@ -136,6 +137,7 @@ N_PARAMS = UNPRICEABLE + NF
 P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
 P_ELEMENTWISE, P_REDUCE, P_WRITE = (PRIMITIVE["elementwise"], PRIMITIVE["reduce"],
                                     PRIMITIVE["write"])
+P_MATMUL = PRIMITIVE["matmul"]
 
 SIGNIFICAND_BITS = {"fp16": 11, "tf32": 11, "bf16": 8, "fp8-e4m3": 4, "fp8-e5m2": 3}
 """Significand bits (hidden bit included) of the float formats scaled from fp16."""
@@ -235,7 +237,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         reps = float(count[i])
         b = max(int(bits[i]), 1)
         nbytes = b / 8.0
-        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:
+        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE or prim == P_MATMUL:
             f = fmt[i]
             if params[UNPRICEABLE + f] > 0.0:
                 time_s[i] = -1.0
@@ -320,6 +322,10 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             if prim == P_UPDATE:
                 dram_rd = 0.0 if a_b + b_b <= params[IBUF] else streamed
                 dram_wr = o_b
+            elif prim == P_MATMUL:  # both operands and the result are activations
+                resident = a_b + b_b + o_b <= params[IBUF]
+                dram_rd = 0.0 if resident else streamed
+                dram_wr = 0.0 if resident else o_b
             elif a_b + o_b <= params[IBUF]:
                 dram_rd = b_b * (1.0 if b_fit else rb_stationary)
                 dram_wr = 0.0

@@ -67,7 +67,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     f = fmt.astype(np.int64)
     time_s[:] = -1.0
 
-    gemm = np.isin(prim, [c.P_MVM, c.P_MVM_T, c.P_UPDATE])
+    gemm = np.isin(prim, [c.P_MVM, c.P_MVM_T, c.P_UPDATE, c.P_MATMUL])
+    mat = prim == c.P_MATMUL
     ok = gemm & (p[c.UNPRICEABLE + f] <= 0.0)
     upd = prim == c.P_UPDATE
     M = np.where(upd, k, m).astype(np.int64)
@@ -109,8 +110,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     y = a_b + b_b * np.where(b_fit, 1.0, np.maximum(rb_st, np.ceil(a_b / ibuf)))
     z = b_b + a_b * np.where(a_fit, 1.0, np.maximum(ra_st, np.ceil(b_b / wbuf)))
     streamed = np.minimum(np.minimum(x, y), z)
-    resident = np.where(upd, a_b + b_b <= ibuf, a_b + o_b <= ibuf)
-    dram_rd = np.where(upd, np.where(resident, 0.0, streamed),
+    resident = np.where(upd, a_b + b_b <= ibuf,
+                        np.where(mat, a_b + b_b + o_b <= ibuf, a_b + o_b <= ibuf))
+    dram_rd = np.where(upd | mat, np.where(resident, 0.0, streamed),
                        np.where(resident, b_b * np.where(b_fit, 1.0, rb_st), streamed))
     dram_wr = np.where(upd | ~resident, o_b, 0.0)
     dram = dram_rd + dram_wr
