@@ -235,3 +235,30 @@ def test_trace_plugins_prints_pluggys_trace(tmp_path):
                            env={**env, "XPUSIM_TRACE_PLUGINS": "0"},
                            cwd=Path(__file__).resolve().parent.parent, check=True)
     assert "[hook]" not in quiet.stderr
+
+
+def test_the_gpu_rounds_through_its_registered_kernel():
+    """Replacing ``round_float`` changes a bf16 product (fp32 specs register no rounding)."""
+    import numpy as np
+
+    from xpusim.core.trace import Trace
+
+    pm = get_plugin_manager(autoload=False)
+    assert "round_float" not in pm.compute_kernels(pm.load_spec("h100-sxm"))
+    spec = pm.load_spec("h100-sxm", ["compute_format=bf16"])
+    base = pm.compute_kernels(spec)
+
+    def to_zero(x, out, *fmt):
+        out[...] = 0.0
+
+    info = pm.backend("gpu")
+    x = np.full((2, 3), 1.5, np.float32)
+    w = np.ones((3, 4), np.float32)
+    outs = []
+    for kernels in (base, base.replace(round_float=to_zero)):
+        dev = info.device(spec, kernels, np.random.default_rng(0), Trace(),
+                          primitives=info.primitives)
+        dev.place(0, w)
+        outs.append(dev.mvm(0, x, "inference"))
+    assert np.array_equal(outs[0], np.full((2, 4), 4.5, np.float32))
+    assert not outs[1].any()

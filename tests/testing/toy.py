@@ -162,6 +162,7 @@ VARIANTS = {
     "untwinned_kernel": {"top": "from numba import njit\n\n\n@njit(cache=False)\n"
                                 "def clip(x):\n    return x",
                          "kernelset": "matmul=matmul, clip=clip"},
+    "dead_kernel": {"kernelset": "matmul=matmul, matmul_t=matmul"},
     "inference_only": {"primitives": '{"mvm", "elementwise", "write"}'},
     "inference_only_leaky": {"primitives": '{"mvm", "elementwise", "write"}',
                              "device_extra": "    def update(self, layer, pre, post, lr, "
