@@ -48,6 +48,8 @@ def test_price_json_has_time_energy_breakdown(capsys):
     (["price", "--hardware", "h100-sxm", "--shape", "1,2"], "expected M,N,K"),
     (["price", "--hardware", "h100-sxm", "--shape", "1,2,3", "--primitive", "conv"],
      "unknown primitive 'conv'"),
+    (["price", "--hardware", "tpu-v1", "--shape", "1000000000000,1000000000000,1000000000000"],
+     "M x N x K = 1e+36 operations; expected fewer than 2**62"),
     (["specs", "show", "nope"], "unknown spec 'nope'"),
     (["--plugin", "/nonexistent/plug.py", "methods"], "plugin '/nonexistent/plug.py': no such file"),
 ])
