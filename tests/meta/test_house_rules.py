@@ -59,3 +59,11 @@ def test_every_hookspec_has_prefix_docstring_and_annotations():
         assert f.__doc__ and "Returns" in f.__doc__, f.__name__
         assert "return" in f.__annotations__, f.__name__
         assert all(p in f.__annotations__ for p in inspect.signature(f).parameters), f.__name__
+
+
+def test_ci_runs_the_twin_and_conformance_tests_without_jit():
+    repo = ROOT.parent
+    assert re.search(r"^make test-nojit$", (repo / ".ci" / "run").read_text(), re.M)
+    target = (repo / "Makefile").read_text().split("test-nojit:", 1)[1].split("\n\n")[0]
+    assert "NUMBA_DISABLE_JIT=1" in target
+    assert "tests/test_twins.py" in target and "tests/test_conformance.py" in target
