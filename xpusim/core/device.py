@@ -59,8 +59,10 @@ class Device:
         k, n = self.shapes[layer]
         y = self._mvm(layer, x, phase)
         if not np.isfinite(y).all():  # the run reports it as diverged, never as ok
+            nan = int(np.isnan(y).sum())
             raise FloatingPointError(f"layer {layer} {phase} mvm on spec {self.spec.name!r} "
-                                     f"gave non-finite outputs")
+                                     f"gave non-finite outputs ({nan} nan, "
+                                     f"{int(np.isinf(y).sum())} inf of {y.size})")
         if layer in self.bias:
             y = y + self.bias[layer]
         bits, fmt = self.operand_format("mvm", phase)
