@@ -86,3 +86,13 @@ def test_methods_and_plugins_list_builtins(capsys):
     assert code == 0 and "backprop" in out and "gpu" in out
     code, out, _ = _run(capsys, "plugins")
     assert code == 0 and "xpusim.plugins.hardware.gpu" in out
+
+
+def test_price_counts_beyond_int64_stay_positive(capsys):
+    """10^18 MACs x 10^8 repetitions: counts and ratios as floats, never wrapped negative."""
+    code, out, _ = _run(capsys, "price", "--hardware", "h100-sxm", "--shape",
+                        "1000000,1000000,1000000", "--count", "100000000", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["counters"]["macs"] == 1e26
+    assert 0 < d["derived"]["utilization_of_peak"] <= 1
