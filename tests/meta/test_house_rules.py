@@ -42,7 +42,7 @@ def test_cost_fastmath_is_safe_for_ceilings_and_counts():
     from xpusim.core.kernels import COST_FASTMATH
 
     bad = {flag: UNSAFE_FLAGS[flag] for flag in COST_FASTMATH if flag in UNSAFE_FLAGS}
-    assert not bad, f"COST_FASTMATH holds flags cost kernels (which take ceilings) cannot use: {bad}"
+    assert not bad, f"COST_FASTMATH holds flags that cost kernels (ceilings) cannot use: {bad}"
 
 
 def test_fastmath_only_in_cost_kernels():
