@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -184,6 +185,10 @@ def _print_run(r: Any) -> None:
 # ------------------------------------------------------------------------------------------
 
 
+MAX_COUNT = 2 ** 62
+"""Largest operation count a priced shape may have (int64 counts stay exact below 2**63)."""
+
+
 def _shape(_ctx: Any, _param: Any, value: str) -> tuple[int, int, int]:
     parts = value.split(",")
     try:
@@ -193,6 +198,9 @@ def _shape(_ctx: Any, _param: Any, value: str) -> tuple[int, int, int]:
     if len(dims) != 3 or any(d <= 0 for d in dims):
         raise click.BadParameter(f"{value!r}: expected M,N,K as three positive integers, "
                                  f"e.g. 128,4096,4096")
+    if math.prod(dims) >= MAX_COUNT:
+        raise click.BadParameter(f"{value!r}: M x N x K = {math.prod(dims):.3g} operations; "
+                                 f"expected fewer than 2**62 (counts are exact int64)")
     return dims  # type: ignore[return-value]
 
 

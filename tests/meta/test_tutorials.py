@@ -56,7 +56,13 @@ def _run_line(line: str, folder: Path, capsys) -> tuple[int, str]:
     pytest.fail(f"tutorial command the test cannot run: {line!r}")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+#: Pages whose commands take over 10 s (the plugin tutorial runs the conformance suite).
+SLOW_PAGES = {"write-a-hardware-plugin"}
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow)
+                                  if p.stem in SLOW_PAGES else p for p in PAGES],
+                         ids=lambda p: p.stem)
 def test_tutorial_runs(page, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -155,3 +155,13 @@ def test_stochastic_rounding_of_updates_is_unbiased():
     compute.learn(w, np.full(w.shape, 0.3), np.random.default_rng(0).random(w.shape), 127, out)
     assert set(np.unique(out)) == {0, 1}
     assert out.mean() == pytest.approx(0.3, abs=0.01)
+
+
+@pytest.mark.parametrize("per_core, n", [(75, 525), (77, 539), (91, 273)])
+def test_cores_used_is_an_exact_ceiling(pm, per_core, n):
+    """n output neurons at per_core per core fill exactly n / per_core cores (a reciprocal
+    multiply under fastmath ``arcp`` made these 8, 8 and 4)."""
+    _, ledger = price_primitive(pm, "loihi", "mvm", (1, n, 10),
+                                overrides=(f"mesh.neurons_per_core={per_core}",))
+    c = ledger.extra_totals()
+    assert c["spike_messages"] == c["spikes"] * (n // per_core)

@@ -53,11 +53,18 @@ class Device:
         self.trace.add(phase, layer, "write", 1, w.shape[1], w.shape[0], bits, fmt)
 
     def mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
-        """Forward product x (m x k) . W (k x n) (+ bias), as the hardware computes it."""
+        """Forward product x (m x k) . W (k x n) (+ bias), as the hardware computes it.
+
+        Non-finite outputs raise ``FloatingPointError``: the run ends as diverged."""
         self._require("mvm")
         x = np.ascontiguousarray(x, dtype=np.float32)
         k, n = self.shapes[layer]
         y = self._mvm(layer, x, phase)
+        if not np.isfinite(y).all():  # the run reports it as diverged, never as ok
+            nan = int(np.isnan(y).sum())
+            raise FloatingPointError(f"layer {layer} {phase} mvm on spec {self.spec.name!r} "
+                                     f"gave non-finite outputs ({nan} nan, "
+                                     f"{int(np.isinf(y).sum())} inf of {y.size})")
         if layer in self.bias:
             y = y + self.bias[layer]
         bits, fmt = self.operand_format("mvm", phase)
@@ -66,7 +73,10 @@ class Device:
         return y
 
     def mvm_t(self, layer: int, e: np.ndarray, phase: str = "train-backward") -> np.ndarray:
-        """Transposed product e (m x n) . Wᵀ (n x k): error propagation through the weights."""
+        """Transposed product e (m x n) . Wᵀ (n x k): error propagation through the weights.
+
+        Not checked for non-finite values (``mvm`` is): fp16 training overflows here on
+        purpose, and the device skips that update and lowers its loss scale."""
         self._require("mvm_t")
         e = np.ascontiguousarray(e, dtype=np.float32)
         k, n = self.shapes[layer]

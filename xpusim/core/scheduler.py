@@ -172,7 +172,12 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     infer_trace = Trace()
     device.trace = infer_trace
     device.prepare_inference()
-    final_acc = accuracy(method, data.x_test, data.y_test) if status == "ok" else float("nan")
+    final_acc = float("nan")
+    if status == "ok":
+        try:
+            final_acc = accuracy(method, data.x_test, data.y_test)
+        except FloatingPointError as exc:  # e.g. non-finite outputs of the serving device
+            status, failure, failed_step = "diverged", f"inference diverged: {exc}", step
     infer_ledger = price(infer_trace, serve_cost, serve_spec.name)
     per_sample = 1.0 / max(len(data.x_test), 1)
 

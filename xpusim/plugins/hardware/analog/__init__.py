@@ -4,7 +4,6 @@ from functools import partial
 
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
-from xpusim.numerics import gauss
 from xpusim.numerics.standard import STANDARD
 
 from . import compute, cost, params
@@ -27,9 +26,8 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
-                     periphery_serial=compute.periphery_serial, normals=gauss.fill_normal,
-                     normals_serial=gauss.fill_normal_serial, pulse_update=compute.pulse_update,
+    return KernelSet(dac=compute.dac_any_size, periphery=compute.periphery_any_size,
+                     normals=compute.normals_any_size, pulse_update=compute.pulse_update,
                      coincidences=compute.coincidences)
 
 

@@ -87,12 +87,34 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
 
 
 # Each body compiled twice: threads pay off only for large products; for the small matrices of
-# a training step the serial build avoids thread start-up (the device picks by size).
+# a training step the serial build avoids thread start-up. The two builds give identical
+# results; the ``*_any_size`` functions, which the backend registers, pick one by size.
 dac = njit(cache=True, parallel=True)(_dac)
 dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
 periphery_serial = njit(cache=True)(_periphery)
 PARALLEL_MIN_ELEMENTS = 1 << 16
+
+
+def dac_any_size(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
+    """``dac`` (threaded) for large inputs, ``dac_serial`` for small ones."""
+    kernel = dac if x.size >= PARALLEL_MIN_ELEMENTS else dac_serial
+    kernel(x, rows, bits, bound, dynamic, enabled, xq, scale, norm)
+
+
+def periphery_any_size(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound,
+                       noisy, out, sat):
+    """``periphery`` (threaded) for large products, ``periphery_serial`` for small ones."""
+    kernel = periphery if partial.size >= PARALLEL_MIN_ELEMENTS else periphery_serial
+    kernel(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, noisy, out,
+           sat)
+
+
+def normals_any_size(key, out):
+    """``gauss.fill_normal`` (threaded) for many draws, its serial build for few (the draws
+    depend on (key, index) only, so both give the same numbers)."""
+    kernel = gauss.fill_normal if out.size >= PARALLEL_MIN_ELEMENTS else gauss.fill_normal_serial
+    kernel(key, out)
 
 
 @njit(cache=True)

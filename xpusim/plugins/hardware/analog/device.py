@@ -19,7 +19,6 @@ import numpy as np
 
 from xpusim.core import Device
 
-from . import compute
 
 # REFERENCES E8-E10 (aihwkit PCMLikeNoiseModel)
 PROG_C = (0.26348, 1.965, -1.1731)
@@ -206,24 +205,21 @@ class AnalogDevice(Device):
         xq = np.empty_like(x)
         scale = np.empty((t_count, m), np.float32)
         norm = np.empty((t_count, m), np.float32)
-        big = t_count * m * n >= compute.PARALLEL_MIN_ELEMENTS
-        dac = self.kernels.dac if big else self.kernels.dac_serial
-        dac(x, rows, p.dac.bits, input_bound, p.dac.dynamic_scaling, p.dac.enabled, xq,
-            scale, norm)
-        z, std, noisy = self._read_noise(norm, (m, t_count, n), big)  # before BLAS runs
+        self.kernels.dac(x, rows, p.dac.bits, input_bound, p.dac.dynamic_scaling, p.dac.enabled,
+                         xq, scale, norm)
+        z, std, noisy = self._read_noise(norm, (m, t_count, n))  # before BLAS runs
         partial = np.empty((t_count, m, n), np.float32)
         for t in range(t_count):
             np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
         out = np.empty((m, n), np.float32)
         sat = np.empty(m, np.uint8)
-        periphery = self.kernels.periphery if big else self.kernels.periphery_serial
-        periphery(partial, z, std, scale, np.ascontiguousarray(gain, np.float32), p.adc.enabled,
-                  p.adc.bits, p.adc.output_bound, noisy, out, sat)
+        self.kernels.periphery(partial, z, std, scale, np.ascontiguousarray(gain, np.float32),
+                               p.adc.enabled, p.adc.bits, p.adc.output_bound, noisy, out, sat)
         if p.adc.bound_management == "iterative" and p.adc.enabled:
             return out, sat.astype(bool)
         return out, None
 
-    def _read_noise(self, norm, shape, big):
+    def _read_noise(self, norm, shape):
         """(standard normals (m, T, n), their std per tile read (T, m), whether there is any)
         of the read noise: output noise and per-read conductance noise, std
         sqrt(out_noise^2 + (w_noise ||x_q||)^2). The normals come from a counter-based stream
@@ -236,8 +232,7 @@ class AnalogDevice(Device):
         if not noisy:
             return np.empty((0, 0, 0), np.float32), std, False
         z = np.empty(shape, np.float32)
-        fill = self.kernels.normals if big else self.kernels.normals_serial
-        fill(self._stream_key(), z)
+        self.kernels.normals(self._stream_key(), z)
         return z, std, True
 
     def _stream_key(self):
@@ -384,7 +379,7 @@ class AnalogDevice(Device):
         dv = self.dev[layer]
         shape = n_up.shape
         c2c = np.empty((2, *shape), np.float32)  # cycle-to-cycle spread: up, down
-        self.kernels.normals_serial(self._stream_key(), c2c)
+        self.kernels.normals(self._stream_key(), c2c)
         self.kernels.pulse_update(self.w[layer], n_up, n_down, dv["up"], dv["down"], dv["lo"],
                                   dv["hi"], c2c[0], c2c[1], pu.dw_min_std,
                                   pu.model == "soft-bounds")

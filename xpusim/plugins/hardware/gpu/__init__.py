@@ -27,7 +27,10 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(round_float=formats.round_float, gemm=compute.gemm, quantize=compute.quantize)
+    kernels = KernelSet(gemm=compute.gemm, quantize=compute.quantize)
+    if spec.params.compute_format == "fp32":
+        return kernels  # fp32 operands are exact: nothing to round
+    return kernels.replace(round_float=formats.round_float)
 
 
 @hookimpl(trylast=True)
