@@ -12,7 +12,7 @@ import pytest
 from xpusim import hookimpl
 from xpusim.core import CostModel, KernelSet
 from xpusim.core.plugins import get_plugin_manager
-from xpusim.core.registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
+from xpusim.core.registry import BackendInfo, DatasetInfo, DataShape, MethodInfo, ModelInfo
 
 SPECS = Path(__file__).resolve().parent.parent / "xpusim" / "hardware_specs"
 
@@ -81,11 +81,55 @@ def test_hook_xpusim_register_datasets():
 
 
 def test_hook_xpusim_register_models():
-    info = ModelInfo("square", lambda args: ("square", int(args)), "a square MLP")
+    info = ModelInfo("square", lambda args, data: ("square", int(args), data.classes),
+                     "a square MLP")
     pm = get_plugin_manager([_plugin("xpusim_hook_models",
                                      xpusim_register_models=hookimpl(lambda: [info]))],
                             autoload=False)
-    assert pm.model("square:32") == ("square", 32) and "mlp" in pm.models
+    assert pm.model("square:32", DataShape((32,), 10)) == ("square", 32, 10)
+    assert "mlp" in pm.models
+
+
+def test_hook_xpusim_register_layers():
+    """A plugin's layer type is known by its kind and a model of it runs on a device."""
+    import attrs
+
+    from xpusim.core.graph import GraphBuilder
+    from xpusim.core.layers import Dense, Layer
+
+    @attrs.frozen
+    class Double(Layer):
+        kind = "double"
+
+        def out_shape(self, shapes):
+            return shapes[0]
+
+        def forward(self, ops, xs):
+            ops.record(xs[0].size, 2, 1)
+            return 2 * xs[0], None
+
+        def backward(self, ops, dy, cache, need):
+            return [2 * dy if need[0] else None]
+
+    pm = get_plugin_manager([_plugin("xpusim_hook_layers",
+                                     xpusim_register_layers=hookimpl(lambda: [Double]))],
+                            autoload=False)
+    assert pm.layers["double"] is Double and "conv2d" in pm.layers
+    b = GraphBuilder("doubled", (4,))
+    b.add(Double())
+    b.add(Dense(3))
+    from xpusim.core.network import Network
+    from xpusim.core.trace import Trace
+
+    spec = pm.load_spec("h100-sxm")
+    info = pm.backend("gpu")
+    device = info.device(spec, pm.compute_kernels(spec), np.random.default_rng(0), Trace(),
+                         primitives=info.primitives)
+    net = Network(b.build(), device)
+    net.initialize(np.random.default_rng(0))
+    out, _ = net.forward(np.ones((2, 4), np.float32), "inference")
+    expected = 2 * np.ones((2, 4), np.float32) @ device.weights(0)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
 def test_hook_xpusim_compute_kernels():

@@ -3,7 +3,9 @@ implementation they replaced (xpusim 0.1.0 at commit bbb511c, before layer graph
 here for a few hardware x rule pairs: accuracy and losses bit-identical, costs to the last
 bits (trace rows are recorded in a different order, so sums may round differently).
 
-mlp:64-32-10 on digits, 2 epochs, batch 32, seed 3 (the slow test runs them all).
+mlp:64-32-10 on digits, 2 epochs, batch 32, seed 3 (the slow test runs them all). One pin
+moved on purpose: bf16 training energy (0.2530015 -> 0.2531639 J), since the optimizer's pass
+over a bf16 model's fp32 master weights and Adam states now moves fp32 bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import xpusim
 
 PINS = [
     ('h100-sxm', 'backprop', 'adam', (), 0.6972222222222222, (2.1619537856843736, 1.7520109415054321), 0.2536044720747834, 2.4236991272231433e-06),
-    ('h100-sxm', 'backprop', 'adam', ('compute_format=bf16',), 0.6944444444444444, (2.162024402618408, 1.7512435621685452), 0.2530015493924129, 2.359389062278238e-06),
+    ('h100-sxm', 'backprop', 'adam', ('compute_format=bf16',), 0.6944444444444444, (2.162024402618408, 1.7512435621685452), 0.25316391304423386, 2.359389062278238e-06),
     ('pcm-hermes', 'backprop', 'adam', (), 0.6888888888888889, (2.1696607483757866, 1.7586106724209256), 0.0011709089200000002, 2.668724000000001e-07),
     ('aihwkit-defaults', 'backprop', 'sgd', ('training_mode=in-situ',), 0.7638888888888888, (2.0442412853240968, 1.5793821149402194), 0.020897259112, 2.6741000000000004e-07),
     ('tpu-v1', 'backprop', 'adam', (), 0.6972222222222222, (2.1623192628224692, 1.7524877362781102), 0.01512906630915992, 2.6048751429714954e-07),

@@ -32,8 +32,9 @@ class GpuDevice(Device):
         if primitive == "write" and self.params.master_weights:
             return 32, "fp32"
         if primitive in ("elementwise", "reduce"):
-            if fmt in ("fp32", "tf32"):
-                return 32, "fp32"
+            if fmt in ("fp32", "tf32") or (phase == "train-update"
+                                           and self.params.master_weights):
+                return 32, "fp32"  # with a master copy, optimizer states are fp32 too
             return 16, "fp16" if fmt == "fp16" else "bf16"
         return FORMATS.get(fmt).bits, fmt
 
@@ -55,8 +56,7 @@ class GpuDevice(Device):
     def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
         """Activation products on the tensor cores: both operands in ``compute_format``,
         fp32 accumulation, the result rounded back (as attention kernels write it)."""
-        q = self.kernels.quantize
-        return q(np.matmul(q(a, self.fmt), q(b, self.fmt)), self.fmt)
+        return self._q(self.kernels.gemm(self._q(a), self._q(b), self.fmt))
 
     def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
         s = np.float32(self.loss_scale)
