@@ -115,7 +115,7 @@ def calibrate(case: dict) -> float:
     """The sustained fraction at which the spec reproduces ``case`` exactly (bisection)."""
     key = f"gemm.sustained.{SUSTAINED_KEY[case['format']]}"
     lo, hi = 0.05, 1.0
-    for _ in range(60):
+    for _ in range(40):
         mid = 0.5 * (lo + hi)
         t = predict(case["gpu"], case["format"], case["m"], case["n"], case["k"],
                     (f"{key}={mid!r}",))
