@@ -15,15 +15,14 @@ K-long slices of A and B through the SM. For a tile ``tm x tn`` and a split-K fa
 (``a``/``c``: bytes per operand/output element; HBM is the achievable bandwidth). The output
 is written at the end of each tile, after its main loop, so its HBM time adds to the body
 rather than overlapping it. The time is the minimum over the tiles a library chooses from
-(edges 64, 128, 192, 256 with ``tm x tn <= cta_tile_max``) and split-K factors 1, 2, 4, 8, 16: tile
-quantization (a 64-row GEMM wastes half of a 128-row tile), wave quantization (tiles/SMs
-rounded up; on specs with ``gemm.stream_k``, stream-K, which spreads the K loops of all tiles
-evenly over the SMs at the cost of one fp32 partial tile per SM through L2, where cheaper), small-M (few tiles: idle SMs
-or split-K) and small-K (launch, output write and K-slab rounding dominate) all follow from
-these terms. ``sustained`` is the fraction of the
-datasheet peak an SM's main loop keeps up in that format (power-limited clocks, issue
-efficiency); each spec cites the measurement it comes from. Validation against published
-measurements: docs/validation-gemm.md (``python benchmarks/gemm_validation.py``).
+(edges 64, 128, 192, 256 with ``tm x tn <= cta_tile_max``), split-K factors 1, 2, 4, 8, 16
+and, on specs with ``gemm.stream_k``, stream-K (the K loops of all tiles spread evenly over the
+SMs). Tile quantization (a 65-row GEMM pays for two 64-row tiles), wave quantization (tiles /
+SMs rounded up), small M (few tiles: idle SMs, or split-K and its fix-up) and small K (launch,
+output write and K-slab rounding dominate) all follow from these terms. ``sustained`` is the
+fraction of the datasheet peak an SM's main loop keeps up in that format (power-limited
+clocks, issue efficiency); each spec cites the measurement it comes from. Validation against
+published measurements: docs/validation-gemm.md (``python benchmarks/gemm_validation.py``).
 
 ``price`` (cost.py) calls ``gemm_time`` per row. numba's on-disk cache of ``price`` does not
 notice edits to this file: after changing it, delete the ``__pycache__`` folders (the GPU
@@ -86,35 +85,47 @@ def storage_bytes(bits):
 
 
 @njit(cache=True)
+def _ceil_div(a, b):
+    """ceil(a / b) for positive integers, by multiplication and one correction (no division)."""
+    q = int(a * (1.0 / b))
+    if q * b < a:
+        q += 1
+    elif (q - 1) * b >= a and q > 0:
+        q -= 1
+    return q
+
+
+@njit(cache=True)
 def gemm_time(m, n, k, in_bytes, out_bytes, peak, sustained, sms, l2_bw, hbm_bw, tile_max,
               launch, stream_k):
     """Seconds one (m x k) . (k x n) GEMM takes (see module docstring); launch included."""
     fm, fn, fk = float(m), float(n), float(k)
-    rate = peak * sustained / sms          # FLOP/s one SM sustains
-    feed = l2_bw / sms                     # B/s of operands one SM receives
-    slab = max(1.0, K_SLAB_BYTES / in_bytes)
-    t_out = fm * fn * out_bytes / hbm_bw
-    t_in = (fm * fk + fk * fn) * in_bytes / hbm_bw
-    best = np.inf
+    s_per_flop = sms / (peak * sustained)      # on one SM, at the sustained rate
+    s_per_byte = sms / l2_bw                   # operand bytes into one SM
+    slab = max(1.0, K_SLAB_BYTES / in_bytes)   # a power of two, as the split factors: the
+    per_slab = 1.0 / slab                      # products below are exact divisions
+    n_sms = int(sms)
+    body = np.inf
     for tm in EDGES:
+        row_tiles = _ceil_div(m, tm)
         for tn in EDGES:
             if tm * tn > tile_max:
                 continue
-            tiles = math.ceil(fm / tm) * math.ceil(fn / tn)
+            tiles = row_tiles * _ceil_div(n, tn)
+            # a tile's time is linear in its K length: tensor cores or operand feed, the slower
+            per_k = max(2.0 * tm * tn * s_per_flop, (tm + tn) * in_bytes * s_per_byte)
             for s in SPLITS:
-                if s > 1 and tiles * s > 2.0 * sms:
+                if s > 1 and tiles * s > 2 * n_sms:
                     break
-                kk = math.ceil(math.ceil(fk / s) / slab) * slab
-                t_tile = max(2.0 * tm * tn * kk / rate, (tm + tn) * kk * in_bytes / feed)
-                body = math.ceil(tiles * s / sms) * t_tile
+                t_tile = math.ceil(math.ceil(fk * (1.0 / s)) * per_slab) * slab * per_k
+                b = _ceil_div(tiles * s, n_sms) * t_tile
                 if s > 1:  # each tile's last CTA sums the s fp32 partial tiles through its SM
-                    body += s * tm * tn * 4.0 / feed
-                elif stream_k > 0 and tiles > sms:  # stream-K: the K loops spread evenly, one partial tile per SM
-                    body = min(body, tiles / sms * t_tile + 2.0 * tm * tn * 4.0 / feed)
-                t = launch + t_out + max(body, t_in)
-                if t < best:
-                    best = t
-    return best
+                    b += s * tm * tn * 4.0 * s_per_byte
+                elif stream_k > 0 and tiles > n_sms:  # stream-K: K loops spread, a partial per SM
+                    b = min(b, tiles / sms * t_tile + 2.0 * tm * tn * 4.0 * s_per_byte)
+                body = min(body, b)
+    t_in = (fm * fk + fk * fn) * in_bytes / hbm_bw
+    return launch + fm * fn * out_bytes / hbm_bw + max(body, t_in)
 
 
 @njit(cache=True, parallel=True)

@@ -71,8 +71,9 @@ class Gemm:
                                              "GEMM's tiles run on", gt=0)
     l2_bandwidth_gbs: float = quantity(unit="GB/s", doc="L2 to SM operand bandwidth, all SMs "
                                                         "together", gt=0)
-    cta_tile_max: int = quantity(unit="elements", doc="largest CTA output tile (tm x tn) GEMM "
-                                                      "kernels use; edges 64, 128, 192, 256", ge=4096)
+    cta_tile_max: int = quantity(unit="elements", ge=4096,
+                                 doc="largest CTA output tile (tm x tn) GEMM kernels use; "
+                                     "edges 64, 128, 192, 256")
     stream_k: bool = option(doc="GEMM libraries may spread the K loops of all tiles evenly over "
                                 "the SMs (stream-K) instead of running whole tiles in waves",
                             default=False)
