@@ -62,26 +62,27 @@ def _spec_and_cost(gpu: str, fmt: str, overrides: tuple[str, ...] = ()):
 
 def predict(gpu: str, fmt: str, m: int, n: int, k: int, overrides: tuple[str, ...] = ()) -> float:
     """Seconds the spec's cost kernel gives one m x n x k GEMM in ``fmt`` (launch included)."""
+    from xpusim.core.formats import FORMATS
     from xpusim.core.ledger import price
     from xpusim.core.trace import Trace
-    from xpusim.numerics.formats import FLOAT_FORMATS
 
+    cost = _spec_and_cost(gpu, fmt, overrides)[1]  # loads the plugins: formats registered
     trace = Trace()
-    trace.add("inference", 0, "mvm", m, n, k, FLOAT_FORMATS[fmt].bits, fmt)
-    return price(trace, _spec_and_cost(gpu, fmt, overrides)[1], gpu).total_time_s
+    trace.add("inference", 0, "mvm", m, n, k, FORMATS.get(fmt).bits, fmt)
+    return price(trace, cost, gpu).total_time_s
 
 
 def output_correction(case: dict) -> float:
     """Seconds to add where the measured kernel writes ``out_bytes`` per output element but an
     xpusim row writes its own format (FP8 kernels writing BF16): the model's output term
     (M N bytes / achievable HBM bandwidth) with the measured kernel's bytes."""
-    from xpusim.numerics.formats import FLOAT_FORMATS
+    from xpusim.core.formats import FORMATS
 
     if not case.get("out_bytes"):
         return 0.0
     mem = _spec_and_cost(case["gpu"], case["format"])[0].params.memory
     hbm = mem.hbm_bandwidth_gbs * 1e9 * mem.achievable_bandwidth_fraction
-    row_bytes = FLOAT_FORMATS[case["format"]].bits / 8
+    row_bytes = FORMATS.get(case["format"]).bits / 8
     return (float(case["out_bytes"]) - row_bytes) * case["m"] * case["n"] / hbm
 
 

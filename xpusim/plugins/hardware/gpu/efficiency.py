@@ -36,11 +36,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from xpusim.core.trace import FORMAT, FORMATS
+from xpusim.core.formats import MAX_FORMATS, format_code
 
 from .params import GpuParams
 
-NF = len(FORMATS)
+NF = MAX_FORMATS
 # Layout of the GEMM block of the packed parameter vector (cost.pack appends it).
 SMS, L2_BW, HBM_BW, TILE_MAX, LAUNCH, STREAM_K = range(6)
 SUSTAINED = 6             # NF entries: sustained fraction of peak per format code
@@ -72,7 +72,7 @@ def pack(p: GpuParams) -> np.ndarray:
     v[LAUNCH] = p.launch_overhead_us * 1e-6
     v[STREAM_K] = 1.0 if g.stream_k else 0.0
     for name, field in _SUSTAINED_FIELD.items():
-        v[SUSTAINED + FORMAT[name]] = getattr(g.sustained, field)
+        v[SUSTAINED + format_code(name)] = getattr(g.sustained, field)
     return v
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from xpusim.core import Twin
-from xpusim.core.trace import FORMATS, PRIMITIVES
+from xpusim.core.formats import FORMATS
+from xpusim.core.trace import PRIMITIVES
 from xpusim.numerics import formats, reference as formats_reference
 from xpusim.numerics.formats import FLOAT_FORMATS
 
@@ -44,7 +45,7 @@ def _gemm_block(rng: np.random.Generator) -> np.ndarray:
     g[efficiency.TILE_MAX] = rng.choice([4096, 8192, 16384, 32768, 65536])
     g[efficiency.LAUNCH] = rng.uniform(0.0, 1e-5)
     g[efficiency.STREAM_K] = rng.integers(0, 2)
-    g[efficiency.SUSTAINED:] = rng.uniform(0.3, 1.0, len(FORMATS))
+    g[efficiency.SUSTAINED:] = rng.uniform(0.3, 1.0, efficiency.NF)
     return g
 
 
@@ -64,7 +65,7 @@ def _price_args(rng: np.random.Generator) -> list:
 
     n = int(rng.integers(0, 400))
     spec_params = rng.uniform(0.1, 10.0, cost.N_PARAMS)
-    spec_params[cost.PEAK:cost.PEAK + len(FORMATS)] *= 1e12
+    spec_params[cost.PEAK:cost.PEAK + cost.NF] *= 1e12
     spec_params[cost.PEAK + int(rng.integers(len(FORMATS)))] = 0.0  # an unsupported format
     spec_params[cost.GEMM:] = _gemm_block(rng)
     cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
