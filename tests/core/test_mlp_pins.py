@@ -1,7 +1,8 @@
 """MLPs are a special case of layer graphs: their results are those of the MLP-only
 implementation they replaced (xpusim 0.1.0 at commit bbb511c, before layer graphs), pinned
 here for a few hardware x rule pairs: accuracy and losses bit-identical, costs to the last
-bits (trace rows are recorded in a different order, so sums may round differently).
+bits (trace rows are recorded in a different order, so sums may round differently); on GPU
+specs only the numerics, since GPU products are now priced by the GEMM efficiency model.
 
 mlp:64-32-10 on digits, 2 epochs, batch 32, seed 3 (the slow test runs them all). One pin
 moved on purpose: bf16 training energy (0.2530015 -> 0.2531639 J), since the optimizer's pass
@@ -48,5 +49,7 @@ def _check(pm, pin):
                    model="mlp:64-32-10", epochs=2, seed=3, pm=pm)
     assert r.final_test_accuracy == acc
     assert tuple(r.loss_per_epoch) == losses
+    if pm.load_spec(hardware).backend == "gpu":
+        return  # GPU costs follow the GEMM efficiency model (tiles and waves) since
     assert r.training["energy_j"] == pytest.approx(train_j, rel=1e-12, abs=0)
     assert r.inference_per_sample["energy_j"] == pytest.approx(infer_j, rel=1e-12, abs=0)

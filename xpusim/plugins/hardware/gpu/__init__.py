@@ -19,7 +19,7 @@ def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.GpuParams, device=GpuDevice,
                         primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
                                     "write"},
-                        doc="GPU: tensor-core formats (fp32..fp8), roofline time, HBM energy",
+                        doc="GPU: tensor-core formats (fp32..fp8), GEMM tiles and waves, HBM energy",
                         formats=FLOATS + INTS, capabilities=cost.capabilities)]
 
 

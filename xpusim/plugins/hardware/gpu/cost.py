@@ -1,10 +1,11 @@
-"""GPU cost kernel: roofline time per primitive, energy by MACs per format and bytes per level.
+"""GPU cost kernel: time per primitive, energy by MACs per format and bytes per level.
 
-time  = count x (max(FLOPs / (peak[fmt] x compute fraction), HBM bytes / (BW x BW fraction))
-                 + launch overhead)
+time  = count x GEMM time (tiles, waves, per-tile roofline, launch: efficiency.gemm_time) for
+        mvm/mvm_t/update; count x (max(ops / (FP32 peak x compute fraction), HBM bytes / (BW x
+        BW fraction)) + launch overhead) for elementwise/reduce
 ``matmul`` rows (products of two activations, ``count`` products of one batched kernel, as
-attention runs them) are priced as ``mvm`` rows: tensor cores in the row's format, both
-operands and the result through HBM; the launch overhead is paid once per row.
+attention runs them): the batch fills the SMs, so count x max(FLOPs / (peak x sustained
+fraction), HBM bytes / (BW x BW fraction)) + one launch.
 energy: compute = MACs x E_mac[fmt] (elementwise: ops x E_vector_op);
         off-chip = HBM bytes x E_hbm; on-chip = SRAM bytes x E_sram;
         static (added by the core) = static power x time.
@@ -23,6 +24,8 @@ from xpusim.core.capabilities import Capabilities
 from xpusim.core.formats import MAX_FORMATS, format_code
 from xpusim.core.trace import PRIMITIVE
 
+from . import efficiency
+from .efficiency import gemm_time, storage_bytes
 from .params import ComputeFormat, GpuParams
 
 NF = MAX_FORMATS
@@ -31,7 +34,8 @@ PEAK = 0                  # NF entries: peak FLOP/s (or OP/s) per format code; 0
 MAC_PJ = NF               # NF entries: pJ per MAC per format code
 S = 2 * NF                # scalars follow
 COMPUTE_FRACTION, BW, BW_FRACTION, E_HBM, E_SRAM, TILE, E_VEC, LAUNCH, VEC_PEAK = range(S, S + 9)
-N_PARAMS = S + 9
+GEMM = S + 9              # efficiency.N_PARAMS entries: the GEMM block (efficiency.pack)
+N_PARAMS = GEMM + efficiency.N_PARAMS
 
 COMPONENTS = ("compute", "onchip_memory", "offchip_memory")
 EXTRAS = ("macs", "flops", "hbm_bytes", "onchip_bytes", "kernel_launches")
@@ -87,6 +91,7 @@ def pack(p: GpuParams) -> np.ndarray:
     v[E_VEC] = p.vector_op_energy_pj * 1e-12
     v[LAUNCH] = p.launch_overhead_us * 1e-6
     v[VEC_PEAK] = p.peak.fp32_tflops * 1e12
+    v[GEMM:] = efficiency.pack(p)
     return v
 
 
@@ -112,12 +117,24 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 hbm = (float(m[i]) * float(k[i]) + float(k[i]) * float(n[i])
                        + float(m[i]) * float(n[i])) * nbytes
             onchip = 2.0 * macs * nbytes / params[TILE]
-            t_compute = 2.0 * macs / (peak * params[COMPUTE_FRACTION])
-            t = max(t_compute, hbm / bw)
-            if prim == P_MATMUL:  # the row's products run as one batched kernel
-                time_s[i] = t * reps + params[LAUNCH]
+            a = storage_bytes(bits[i])
+            sus = params[GEMM + efficiency.SUSTAINED + fmt[i]]
+            g = params[GEMM:]
+            if prim == P_MATMUL:
+                # the row's products run as one batched kernel (attention) that fills the
+                # SMs with all of them: sustained tensor-core rate or HBM, one launch
+                t = max(2.0 * macs / (peak * sus), hbm / bw)
+                time_s[i] = t * reps + g[efficiency.LAUNCH]
+            elif prim == P_UPDATE:  # k x n fp32 gradient, reduced over the batch m
+                t = gemm_time(k[i], n[i], m[i], a, 4.0, peak, sus, g[efficiency.SMS],
+                              g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                time_s[i] = t * reps
             else:
-                time_s[i] = (t + params[LAUNCH]) * reps
+                t = gemm_time(m[i], n[i], k[i], a, a, peak, sus, g[efficiency.SMS],
+                              g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                time_s[i] = t * reps
             energy_j[i, 0] = macs * params[MAC_PJ + fmt[i]] * reps
             energy_j[i, 1] = onchip * params[E_SRAM] * reps
             energy_j[i, 2] = hbm * params[E_HBM] * reps
