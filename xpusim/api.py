@@ -101,6 +101,7 @@ def run(hardware: str = "h100-sxm", method: str = "backprop", model: str = "mlp:
 
     overrides, serve_overrides = _overrides(set), _overrides(serve_set)
     pm = pm or get_plugin_manager(tuple(plugins))
+    check_method_options(pm.method(method), options or {})
     if optimizer is None:
         optimizer, default_lr = default_optimizer(
             pm.backend(pm.load_spec(hardware, overrides).backend))

@@ -143,6 +143,7 @@ def test_load_study_file_errors(tmp_path):
     ok = write_study(tmp_path, """
         [fixed]
         model = "mlp:64-16-10"
+        method = "dfa"
         [axes]
         seed = [0, 1]
         [axes.option]

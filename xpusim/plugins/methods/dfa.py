@@ -67,4 +67,4 @@ class DirectFeedbackAlignment(TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("dfa", DirectFeedbackAlignment, DirectFeedbackAlignment.needs,
                        f"direct feedback alignment: output error to every layer through fixed "
-                       f"random matrices ({REFERENCE})")]
+                       f"random matrices ({REFERENCE})", options=("feedback_scale",))]

@@ -68,4 +68,5 @@ class FeedbackAlignment(TrainingMethod):
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("fa", FeedbackAlignment, FeedbackAlignment.needs,
-                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})")]
+                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})",
+                       options=("feedback_scale",))]

@@ -87,4 +87,4 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("krotov-hopfield", KrotovHopfield, KrotovHopfield.needs,
                        f"competing hidden units (Hebbian/anti-Hebbian ranking) + delta-rule "
-                       f"readout ({REFERENCE})")]
+                       f"readout ({REFERENCE})", options=KrotovHopfield.OPTIONS)]

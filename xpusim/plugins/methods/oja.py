@@ -70,4 +70,4 @@ class Oja(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("oja", Oja, Oja.needs,
                        f"Oja's Hebbian rule for the hidden layer + delta-rule readout "
-                       f"({REFERENCE})")]
+                       f"({REFERENCE})", options=Oja.OPTIONS)]
