@@ -98,7 +98,7 @@ def _accuracy(pm, hardware: str, method: str) -> float:
 @pytest.mark.parametrize("method", ["dfa", "oja", "krotov-hopfield"])
 @pytest.mark.parametrize("hardware", ["loihi", "loihi2"])
 def test_local_rules_with_8_bit_synapses_within_3_points_of_float(pm, hardware, method):
-    """The issue's bar: 8-bit synapses, spike-coded activity, on-chip stochastic-rounding
+    """The target: 8-bit synapses, spike-coded activity, on-chip stochastic-rounding
     learning engine, within 3 points of the same rule in float on h100-sxm."""
     assert _accuracy(pm, hardware, method) >= _accuracy(pm, "h100-sxm", method) - 0.03
 

@@ -34,7 +34,7 @@ class FeedbackAlignment(TrainingMethod):
 
     name = "fa"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
              "the passes: each layer's input")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)

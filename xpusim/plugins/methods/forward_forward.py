@@ -57,7 +57,7 @@ class ForwardForward(TrainingMethod):
 
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; one layer's input and output at a time (positive, then "
              "negative pass)")
     default_lr = 3e-3  # Adam (softmax readout)

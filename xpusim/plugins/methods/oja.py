@@ -38,7 +38,7 @@ class Oja(HebbianReadout, TrainingMethod):
     name = "oja"
     OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
