@@ -10,6 +10,8 @@
   error bars over seeds.
 - ``lifetime_cost``: training + deployment + N inferences, in energy and money, vs N, with the
   break-even points where the cheapest configuration changes marked.
+- ``summary.csv`` (the ranked configurations) and ``runs.csv`` (every run: hash, seed, status,
+  accuracy and costs at full precision).
 - ``report.md``: the ranked table, break-even points, rules that gave identical results,
   failed runs, and the plots.
 """
@@ -24,11 +26,15 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .driver import config_columns, labels, load
+from .driver import _g, config_columns, labels, load
 
 PLOTS = ("accuracy_vs_energy", "energy_breakdown", "lifetime_cost")
 COMPONENT_PREFIX = "training.energy_by_component_j."
 STATIC = COMPONENT_PREFIX + "static"
+RUN_COLUMNS = ("hash", "configuration", "config.seed", "status", "final_test_accuracy",
+               "training.energy_j", "training.money_usd", "inference_per_sample.energy_j")
+"""``runs.csv``: every run behind the report, numbers at full precision (to check a report
+against a rerun of its study)."""
 DYNAMIC = "training.dynamic_energy_j"
 
 
@@ -300,10 +306,8 @@ def plot_vs_axis(df: Any, axis: str, others: Sequence[str], out: Path) -> list[P
     pos = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
     group_cols = [f"axis.{o}" for o in others]
     if group_cols:
-        ok["_group"] = ok[group_cols].astype(str).agg(" · ".join, axis=1) \
-            if len(group_cols) > 1 else ok[group_cols[0]].astype(str)
-        ok["_group"] = [" · ".join(f"{o}={v}" for o, v in zip(others, str(g).split(" · ")))
-                        if len(others) > 1 else f"{others[0]}={g}" for g in ok["_group"]]
+        ok["_group"] = [" · ".join(f"{o}={_g(v)}" for o, v in zip(others, values))
+                        for values in ok[group_cols].itertuples(index=False)]
     else:
         ok["_group"] = "all runs"
     groups = list(dict.fromkeys(ok["_group"]))
@@ -346,9 +350,17 @@ def _sort_key(v: Any) -> tuple[int, Any]:
         else (1, str(v))
 
 
-def identical_rules(df: Any) -> list[tuple[str, str, int]]:
-    """Pairs of methods whose runs gave bit-identical results on every seed they share, all
-    else equal: (method a, method b, runs compared)."""
+def _joined(df: Any, cols: Sequence[str]) -> Any:
+    """One text key per row from ``cols`` (missing values included, as ``repr``)."""
+    if not cols:
+        return [""] * len(df)
+    return df[list(cols)].apply(lambda col: col.map(repr)).agg("|".join, axis=1)
+
+
+def identical_rules(df: Any, rtol: float = 1e-9) -> list[tuple[str, str, int]]:
+    """Pairs of methods that gave the same results on every seed they share, all else equal:
+    bit-identical accuracy after every epoch, costs equal within ``rtol`` (sums of the same
+    terms in another order). Returns (method a, method b, runs compared)."""
     if "config.method" not in df:
         return []
     ok = df[df["status"].eq("ok") & df["config.method"].notna()]
@@ -356,18 +368,22 @@ def identical_rules(df: Any) -> list[tuple[str, str, int]]:
         return []
     keys = [c for c in config_columns(ok) if c != "config.method"] + ["config.seed"]
     keys = [k for k in keys if k in ok]
-    fields = [c for c in ("accuracy_per_epoch", "final_test_accuracy", "training.energy_j",
-                          "inference_per_sample.energy_j") if c in ok]
-    ok = ok.assign(_key=ok[keys].astype(str).agg("|".join, axis=1) if keys else "",
-                   _value=ok[fields].astype(str).agg("|".join, axis=1))
+    exact = [c for c in ("accuracy_per_epoch", "final_test_accuracy") if c in ok]
+    costs = [c for c in ("training.energy_j", "training.money_usd",
+                         "inference_per_sample.energy_j") if c in ok]
+    ok = ok.assign(_key=_joined(ok, keys), _exact=_joined(ok, exact))
     methods = sorted(ok["config.method"].unique())
+    by_method = {m: ok[ok["config.method"] == m].set_index("_key") for m in methods}
     out = []
     for i, a in enumerate(methods):
         for b in methods[i + 1:]:
-            va = ok[ok["config.method"] == a].set_index("_key")["_value"]
-            vb = ok[ok["config.method"] == b].set_index("_key")["_value"]
-            shared = va.index.intersection(vb.index)
-            if len(shared) and (va.loc[shared] == vb.loc[shared]).all():
+            ra, rb = by_method[a], by_method[b]
+            shared = ra.index.intersection(rb.index)
+            if not len(shared) or not (ra.loc[shared, "_exact"] == rb.loc[shared, "_exact"]).all():
+                continue
+            ca = ra.loc[shared, costs].astype(float).to_numpy()
+            cb = rb.loc[shared, costs].astype(float).to_numpy()
+            if np.allclose(ca, cb, rtol=rtol, atol=0.0):
                 out.append((a, b, len(shared)))
     return out
 
@@ -429,7 +445,7 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
     from ..outputs import check_file, check_folder, make_folder, open_output, write_text
 
     out = check_folder(out, "the report folder")
-    for name in ("report.md", "summary.csv"):
+    for name in ("report.md", "summary.csv", "runs.csv"):
         if (out / name).exists() or (out / name).is_symlink():
             check_file(out / name, "the report")
     df = load(db, study)
@@ -458,6 +474,9 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
     rank = ranked(conf)
     with open_output(out / "summary.csv", "w", "the report") as fh:
         rank.to_csv(fh, index=False)
+    runs = df[[c for c in RUN_COLUMNS if c in df]].sort_values(["configuration", "hash"])
+    with open_output(out / "runs.csv", "w", "the report") as fh:
+        runs.to_csv(fh, index=False, float_format="%.17g")
 
     n_life = float(conf["lifetime_n"].iloc[0])
     rows = []
@@ -492,14 +511,15 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
                      "lifetime energy", "lifetime cost", "Pareto"], rows), ""]
     if same:
         md += ["## Rules that gave identical results", ""]
-        md += [f"- **{a}** and **{b}** gave bit-identical accuracy and costs on all {n} runs "
-               f"they share (same hardware, model and seed). On a network with one hidden "
+        md += [f"- **{a}** and **{b}** gave the same accuracy after every epoch and the same "
+               f"costs on all {n} runs they share (same hardware, model and seed). On a "
+               f"network with one hidden "
                f"layer, feedback alignment and direct feedback alignment are the same rule: "
                f"both send the output error to the hidden layer through one fixed random "
                f"matrix. Use a deeper model to tell them apart." if {a, b} == {"dfa", "fa"} else
-               f"- **{a}** and **{b}** gave bit-identical accuracy and costs on all {n} runs "
-               f"they share (same hardware, model and seed): on this model they compute the "
-               f"same thing." for a, b, n in same]
+               f"- **{a}** and **{b}** gave the same accuracy after every epoch and the same "
+               f"costs on all {n} runs they share (same hardware, model and seed): on this "
+               f"model they compute the same thing." for a, b, n in same]
         md.append("")
     if images:
         md += ["## Accuracy vs training energy", "", "![accuracy vs energy](accuracy_vs_energy.png)",
@@ -553,6 +573,8 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
                          [[r["hash"], r["configuration"], r.get("config.seed", ""),
                            r["status"], "" if pd.isna(r["failed_step"]) else int(r["failed_step"]),
                            str(r["failure"])[:160]] for _, r in failed.iterrows()]), ""]
-    md += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in images + [out / "summary.csv"]),
+    files = [p for p in images if p.suffix == ".png"] + [out / "summary.csv", out / "runs.csv"]
+    md += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in files)
+           + (" (each plot also as SVG)" if images else ""),
            ""]
     return write_text(out / "report.md", "\n".join(md), "the report")
