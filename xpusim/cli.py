@@ -370,10 +370,12 @@ def specs_list(ctx: click.Context, as_json: bool, out: Path | None) -> None:
 @click.pass_context
 def specs_show(ctx: click.Context, spec: str, overrides: tuple[str, ...], as_json: bool,
                out: Path | None) -> None:
-    """The resolved spec (after overrides), its hash and its sources."""
+    """The resolved spec (after overrides), its hash, its sources and what it declares it can
+    hold and do (capabilities: memory, peak rate per format, on-chip weights)."""
     check_out(out)
-    s = _pm(ctx).load_spec(spec, overrides)
-    data = {**s.to_dict(), "spec_hash": s.hash}
+    pm = _pm(ctx)
+    s = pm.load_spec(spec, overrides)
+    data = {**s.to_dict(), "spec_hash": s.hash, "capabilities": pm.capabilities(s).to_dict()}
     emit(data, as_json, out, lambda: console.print_json(data=data, default=str))
 
 

@@ -11,7 +11,8 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "Device": "device", "TrainingMethod": "method", "Spec": "specs", "check": "specs",
+    "Capabilities": "capabilities", "Format": "formats", "format_code": "formats",
+    "format_name": "formats", "Device": "device", "TrainingMethod": "method", "Spec": "specs", "check": "specs",
     "option": "specs", "quantity": "specs", "CostModel": "kernels", "KernelSet": "kernels",
     "Twin": "kernels", "FORMATS": "trace", "PHASES": "trace", "PRIMITIVES": "trace",
     "Trace": "trace", "BackendInfo": "registry", "DatasetInfo": "registry",
