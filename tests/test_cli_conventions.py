@@ -75,6 +75,7 @@ def test_listings_carry_what_a_script_needs(capsys):
     h100 = specs["h100-sxm"]
     assert h100["backend"] == "gpu" and h100["origin"] == "built-in"
     assert h100["static_power_w"] > 0 and h100["price_usd_per_hour"] > 0
+    assert h100["peak_ops_per_s"] > 1e15 and h100["memory_bytes"] > 1e10
     assert Path(h100["file"]).name == "h100-sxm.toml"
     _, out, _ = _run(capsys, "methods", "--json")
     rows = {m["method"]: m for m in json.loads(out)["methods"]}

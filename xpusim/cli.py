@@ -329,12 +329,25 @@ def spec_listing(pm: Any) -> list[dict[str, Any]]:
         except SpecError as exc:
             raw = {"description": f"unreadable: {exc}"}
         row = {"name": name, "backend": str(raw.get("backend", "?")),
+               **_declared(pm, name),
                **{key: raw.get(key) if isinstance(raw.get(key), (int, float)) else None
                   for key, _, _ in HEADLINE},
                "description": str(raw.get("description", "")),
                "origin": origins.get(path.resolve().parent, "plugin"), "file": str(path)}
         rows.append(row)
     return rows
+
+
+def _declared(pm: Any, name: str) -> dict[str, Any]:
+    """The spec's best declared peak rate (and its format) and memory; None when unknown."""
+    try:
+        caps = pm.capabilities(pm.load_spec(name))
+    except XpusimError:
+        return {"peak_ops_per_s": None, "peak_format": None, "memory_bytes": None}
+    peaks = dict(caps.peak_ops_per_s)
+    best = max(peaks, key=peaks.get) if peaks else None
+    return {"peak_ops_per_s": peaks[best] if best else None, "peak_format": best,
+            "memory_bytes": caps.memory_bytes}
 
 
 @specs.command("list")
@@ -348,12 +361,16 @@ def specs_list(ctx: click.Context, as_json: bool, out: Path | None) -> None:
 
     def table() -> None:
         t = Table(title="hardware specs (files: --json; sources: xpusim specs show NAME)")
-        for col in ("name", "backend", *(f"{label} ({unit})" for _, label, unit in HEADLINE),
-                    "from", "description"):
+        for col in ("name", "backend", "peak (TOPS)", "memory (GB)",
+                    *(f"{label} ({unit})" for _, label, unit in HEADLINE), "from",
+                    "description"):
             t.add_column(col, justify="right" if "(" in col else "left",
                          no_wrap=col != "description")
         for r in rows:
-            t.add_row(r["name"], r["backend"],
+            peak = ("–" if r["peak_ops_per_s"] is None else
+                    f"{r['peak_ops_per_s'] / 1e12:.4g} {r['peak_format']}")
+            memory = "–" if r["memory_bytes"] is None else f"{r['memory_bytes'] / 1e9:.3g}"
+            t.add_row(r["name"], r["backend"], peak, memory,
                       *("–" if r[key] is None else f"{r[key]:g}" for key, _, _ in HEADLINE),
                       r["origin"], r["description"])
         _wide_console().print(t)

@@ -24,7 +24,9 @@ def test_backprop_is_refused_naming_the_missing_primitive(pm):
 def test_optimizers_the_learning_engine_lacks_are_refused(pm):
     with pytest.raises(IncompatibleError, match=r"cannot apply optimizer .adam.: its device supports sgd "
                                                 r"\(use --optimizer sgd\)"):
-        xpusim.run(hardware="loihi", method="dfa", epochs=1, pm=pm)
+        xpusim.run(hardware="loihi", method="dfa", epochs=1, optimizer="adam", pm=pm)
+    r = xpusim.run(hardware="loihi", method="dfa", epochs=0, pm=pm)  # none named: the first
+    assert (r.config["optimizer"], r.config["lr"]) == ("sgd", 0.05)  # one the chip accepts
 
 
 def test_synapses_are_fixed_point_and_saturate(pm):
