@@ -5,7 +5,7 @@
    1024x1024 weights, batch 256, vs a NumPy float32 matmul of the same shape (target <= 3x).
 2. One simulated in-situ training epoch of the digits MLP (45 batches of 32, aihwkit-defaults
    with training_mode=in-situ, training only), seconds per epoch (aihwkit on a 2-core machine:
-   ~0.087 s in the issue; tests/analog/compare_aihwkit.py times both in one run).
+   tests/analog/compare_aihwkit.py times both in one run).
 
     python benchmarks/bench_analog.py
 """
@@ -81,5 +81,4 @@ if __name__ == "__main__":
           f"(target <= 3x; per round {', '.join(f'{r:.2f}' for r in ratios)})")
     te = bench_epoch()
     print(f"in-situ digits epoch (45 batches of 32, training only, aihwkit-defaults): {te:.3f} s "
-          f"(aihwkit: ~0.087 s in the issue; tests/analog/compare_aihwkit.py times both in one "
-          f"run)")
+          f"(aihwkit: tests/analog/compare_aihwkit.py times both in one run)")

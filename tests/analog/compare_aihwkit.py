@@ -1,8 +1,8 @@
 """Side by side with IBM aihwkit 1.2.0 (exits 0 with a message when aihwkit is absent).
 
 Not collected by pytest (the name does not start with ``test_``). aihwkit lives in its own
-virtual environment (build it with ``AIHWKIT_VENV=/work/main/.venv-aihwkit bash
-/work/shared/peers/aihwkit-setup.sh``); this script runs under xpusim's venv and calls that
+virtual environment (``.venv-aihwkit`` at the repository root, aihwkit 1.2.0 installed
+there); this script runs under xpusim's venv and calls that
 environment's Python (``AIHWKIT_PYTHON``, default ``.venv-aihwkit/bin/python``) for the aihwkit
 half, passing arrays through a temporary ``.npz``, so neither venv needs the other's packages.
 

@@ -251,7 +251,7 @@ def test_drift_study_light():
 
     What the full table shows and this asserts: accuracy is high at 1 s in every arm; with
     global compensation a year of drift costs at most a few points; hardware-aware training is
-    not worse than fp32 training after a year. (The issue also expected uncompensated accuracy
+    not worse than fp32 training after a year. (One might expect uncompensated accuracy
     to fall with time: for this ReLU MLP it does not, in xpusim nor in aihwkit on the same
     weights, because the mean drift is a near-global scale that argmax ignores; see
     docs/backends/analog.md. The output-scale loss itself is asserted in

@@ -245,6 +245,7 @@ def test_search_covers_many_layouts_in_one_pricing_call():
 
 def test_cli_lifetime_and_break_even_versus_another_spec():
     run = CliRunner().invoke(estimate, ["--model", "gpt3-1.3b", "--devices", "64",
+                                        "--hardware", "a100-sxm-80gb",
                                         "--lifetime-tokens", "1e12", "--versus", "h100-sxm",
                                         "--json"])
     assert run.exit_code == 0, run.output

@@ -5,7 +5,7 @@ device that refuses ``mvm_t``; their feedback matrices live on the device and ne
 they hold less activation memory than backprop; they are refused clearly where a primitive is
 missing; the rules do what the papers say (Oja -> principal component, Krotov-Hopfield -> unit
 norm winners, feedback alignment -> forward weights align with the feedback); and (slow) the
-accuracies the issue asks for, mean of 3 seeds, digits, mlp:64-256-10, 20 epochs, h100-sxm.
+target accuracies, mean of 3 seeds, digits, mlp:64-256-10, 20 epochs, h100-sxm.
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def test_bad_options_are_clear_errors(name, options, message):
         run(RunConfig(method=name, epochs=1, options=options))
 
 
-# -- accuracy (slow): the issue's "what it must show" ----------------------------------------
+# -- accuracy (slow): the targets the docs report ----------------------------------------
 
 
 def mean_accuracy(name, hardware="h100-sxm", **kw):
@@ -329,10 +329,10 @@ def test_fa_dfa_deeper_net_accuracy():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", ["loihi"])  # 8-bit weights, as the issue asks
+@pytest.mark.parametrize("spec", ["loihi"])  # 8-bit weights
 @pytest.mark.parametrize("name", ["dfa", "krotov-hopfield"])
 def test_on_the_neuromorphic_chip_within_three_points_of_float(pm, spec, name):
-    """The issue's bar: with the chip's low-bit weights, DFA and Hebbian stay within 3 points
+    """The target: with the chip's low-bit weights, DFA and Hebbian stay within 3 points
     of their float accuracy (mean of 3 seeds). Skipped until the neuromorphic backend exists."""
     if spec not in pm.spec_files():
         pytest.skip(f"spec {spec!r} is not registered")

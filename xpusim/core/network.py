@@ -12,7 +12,6 @@ reshape or watch every product (Hebbian rules). ``TrainingMethod`` is one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import attrs

@@ -54,10 +54,12 @@ def _load_module(ref: str | ModuleType) -> ModuleType:
         return ref
     if ref.endswith(".py") or os.sep in ref:
         path = Path(ref)
-        if not path.exists():
+        if not path.is_file():
             raise PluginError(f"plugin {ref!r}: no such file")
+        _check_module_name(ref, path)
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        module.__xpusim_plugin_file__ = True  # type: ignore[attr-defined]
         sys.modules[path.stem] = module
         try:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -149,6 +151,25 @@ def _blamed(impl: Any, hook: str, firstresult: bool) -> Callable[..., Any]:
     functools.update_wrapper(wrapped, fn)
     setattr(wrapped, _BLAMED, True)
     return wrapped
+
+
+def _check_module_name(ref: str, path: Path) -> None:
+    """A plugin file never replaces an installed or standard-library module of its name."""
+    name = path.stem
+    if not name.isidentifier():
+        raise PluginError(f"plugin {ref!r}: {name!r} is not a valid module name")
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        # a plugin file loaded before under this name may be replaced; nothing else may
+        taken = not getattr(loaded, "__xpusim_plugin_file__", False)
+    else:
+        try:
+            taken = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            taken = True
+    if taken:
+        raise PluginError(f"plugin {ref!r}: a module named {name!r} is already installed or "
+                          f"in the standard library; rename the file")
 
 
 class Plugins:
@@ -280,9 +301,17 @@ class Plugins:
         return self.backends[backend].params
 
     def load_spec(self, ref: str | Path, overrides: Sequence[str] = ()) -> Spec:
-        """Load a spec by name (``h100-sxm``) or path, apply ``--set`` overrides, validate."""
+        """Load a spec by name (``h100-sxm``) or path, apply ``--set`` overrides, validate.
+
+        ``ref`` is a path when it ends in ``.toml`` or contains a path separator, else a spec
+        name: a file in the current folder never stands in for a registered spec.
+        """
         path = Path(ref)
-        if not (str(ref).endswith(".toml") or path.exists()):
+        text = str(ref)
+        if not text.strip():
+            raise SpecError("empty spec name: expected a spec name such as 'h100-sxm' (see "
+                            "`xpusim specs list`) or a path to a .toml file")
+        if not (text.endswith(".toml") or "/" in text or os.sep in text):
             files = self.spec_files()
             if str(ref) not in files:
                 raise UnknownNameError("spec", str(ref), files)

@@ -51,12 +51,17 @@ class MethodInfo:
         factory: ``factory(model, device, rng, hyper) -> TrainingMethod``.
         primitives: the device primitives it needs.
         doc: one line, with the published reference.
+        options: the method options (``--option KEY=VALUE``) it takes; None: not declared
+            (the method checks its own). Studies and the CLI refuse undeclared options
+            before any run.
     """
 
     name: str
     factory: Callable[..., Any]
     primitives: frozenset[str] = attrs.field(converter=frozenset)
     doc: str = ""
+    options: frozenset[str] | None = attrs.field(
+        default=None, converter=lambda o: None if o is None else frozenset(o))
 
 
 @attrs.frozen

@@ -71,6 +71,20 @@ def accuracy(method: Any, x: np.ndarray, y: np.ndarray, batch: int = 512) -> flo
     return hits / max(scored, 1)
 
 
+def resolve_model(pm: Plugins, model_name: str, dataset_name: str, backend: Any,
+                  spec_name: str, method_info: Any) -> tuple[Graph, Dataset]:
+    """The model's graph for the data set and the data as it takes it; every mismatch (shapes,
+    task, primitives the backend lacks, layer types the rule cannot train) a clear error."""
+    data: Dataset = pm.dataset(dataset_name)
+    model = pm.model(model_name, DataShape(data.sample_shape, data.n_classes, data.task))
+    data = fit_data(model, data, model_name, dataset_name)
+    check_model_primitives(model, backend, spec_name, model_name)
+    check = getattr(method_info.factory, "check_model", None)
+    if check is not None:
+        check(model)
+    return model, data
+
+
 def fit_data(model: Graph, data: Dataset, model_name: str, dataset_name: str) -> Dataset:
     """``data`` as ``model`` takes it (flattened for a model of flat inputs), or a clear error
     naming both when their shapes, classes or tasks disagree."""
@@ -115,10 +129,8 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     check_optimizer(config.optimizer, backend, spec.name)
     kernels = pm.compute_kernels(spec)
     cost = pm.cost_model(spec)
-    data: Dataset = pm.dataset(config.dataset)
-    model = pm.model(config.model, DataShape(data.sample_shape, data.n_classes, data.task))
-    data = fit_data(model, data, config.model, config.dataset)
-    check_model_primitives(model, backend, spec.name, config.model)
+    model, data = resolve_model(pm, config.model, config.dataset, backend, spec.name,
+                                method_info)
 
     seeds = np.random.SeedSequence(config.seed).spawn(len(STREAMS))
     rng = {name: np.random.Generator(np.random.PCG64(s)) for name, s in zip(STREAMS, seeds)}

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import FORMATS, format_code
+from .formats import FORMATS, format_code  # noqa: F401 - FORMATS re-exported
 
 PHASES: tuple[str, ...] = ("train-forward", "train-backward", "train-update", "inference", "deploy")
 """Phases. ``deploy``: one-time work to put trained weights on the serving device."""

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+# OPTIMIZERS are tried per hardware, in order: the first one its device accepts is used, as
+# `xpusim run` does. Devices without optimizer state (on-chip learning engines) take plain SGD
+# at SGD_LR (the methods' defaults are tuned for Adam).
+from ..api import OPTIMIZERS, SGD_LR
 from ..core.specs import read_toml
 from .spec import Study, StudyError, expand
 
@@ -39,13 +43,6 @@ def representative_specs(pm: Any) -> dict[str, str]:
         pick = PREFERRED.get(backend)
         out[backend] = pick if pick in names else names[0]
     return out
-
-
-# Optimizers tried per hardware, in order: the first one its device accepts is used. Devices
-# without optimizer state (on-chip learning engines) take plain SGD, with a learning rate for
-# SGD (the methods' defaults are tuned for Adam).
-OPTIMIZERS = ("adam", "sgd")
-SGD_LR = 0.05
 
 
 def accepted_optimizer(pm: Any, spec: str, methods: Sequence[str], model: str = MODEL,

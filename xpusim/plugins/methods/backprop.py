@@ -34,4 +34,5 @@ class Backprop(TrainingMethod):
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("backprop", Backprop, Backprop.needs,
-                       "backpropagation (Rumelhart, Hinton & Williams 1986); sgd/momentum/adam")]
+                       "backpropagation (Rumelhart, Hinton & Williams 1986); sgd/momentum/adam",
+                       options=())]

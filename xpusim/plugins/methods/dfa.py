@@ -40,7 +40,7 @@ class DirectFeedbackAlignment(TrainingMethod):
 
     name = "dfa"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
              "the passes: each layer's input and activation output")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
@@ -69,4 +69,4 @@ class DirectFeedbackAlignment(TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("dfa", DirectFeedbackAlignment, DirectFeedbackAlignment.needs,
                        f"direct feedback alignment: output error to every layer through fixed "
-                       f"random matrices ({REFERENCE})")]
+                       f"random matrices ({REFERENCE})", options=("feedback_scale",))]

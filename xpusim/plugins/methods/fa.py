@@ -37,7 +37,7 @@ class FeedbackAlignment(TrainingMethod):
 
     name = "fa"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
              "the passes: each layer's input and activation output")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
@@ -77,4 +77,5 @@ class FeedbackAlignment(TrainingMethod):
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("fa", FeedbackAlignment, FeedbackAlignment.needs,
-                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})")]
+                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})",
+                       options=("feedback_scale",))]

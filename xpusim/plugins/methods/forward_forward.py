@@ -54,16 +54,18 @@ class ForwardForward(TrainingMethod):
     """Options: ``threshold`` (θ, default 0.5), ``predict`` (``goodness`` | ``softmax``),
     ``label_features`` (comma-separated input indices for the label), ``hidden_lr`` (0.1)."""
 
+    OPTIONS = ("threshold", "predict", "label_features", "hidden_lr")
+
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; one layer's input and output at a time (positive, then "
              "negative pass)")
     default_lr = 3e-3  # Adam (softmax readout)
     sgd_lr = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
 
     def initialize(self) -> None:
-        check_options(self, ("threshold", "predict", "label_features", "hidden_lr"))
+        check_options(self, self.OPTIONS)
         try:
             self.sizes, self.act = self.model.dense_chain()
         except XpusimError as exc:
@@ -187,4 +189,4 @@ class ForwardForward(TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("forward-forward", ForwardForward, ForwardForward.needs,
                        f"forward-forward: layer-local goodness on positive/negative data + "
-                       f"softmax readout ({REFERENCE})")]
+                       f"softmax readout ({REFERENCE})", options=ForwardForward.OPTIONS)]

@@ -41,7 +41,7 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
     name = "krotov-hopfield"
     OPTIONS = ("delta", "k", "n", "p", "hidden_lr", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
@@ -87,4 +87,4 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("krotov-hopfield", KrotovHopfield, KrotovHopfield.needs,
                        f"competing hidden units (Hebbian/anti-Hebbian ranking) + delta-rule "
-                       f"readout ({REFERENCE})")]
+                       f"readout ({REFERENCE})", options=KrotovHopfield.OPTIONS)]

@@ -38,7 +38,7 @@ class Oja(HebbianReadout, TrainingMethod):
     name = "oja"
     OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
@@ -70,4 +70,4 @@ class Oja(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("oja", Oja, Oja.needs,
                        f"Oja's Hebbian rule for the hidden layer + delta-rule readout "
-                       f"({REFERENCE})")]
+                       f"({REFERENCE})", options=Oja.OPTIONS)]
