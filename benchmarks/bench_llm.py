@@ -44,10 +44,9 @@ def main() -> None:
 
     model = load_model("gpt3-175b")
     hw = resolve_hardware("a100-sxm-80gb")
-    parts = [enumerate_layouts(model, d, micro_batches_options=(1, 2, 4, 8, 16))
+    parts = [enumerate_layouts(model, d)
              for d in (512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288)]
-    ly = Layouts(*(np.concatenate([getattr(p, f) for p in parts])
-                   for f in ("dp", "tp", "pp", "mb", "recompute", "zero")))
+    ly = Layouts.concat(parts)
     t = time.perf_counter()
     best, ev, i = search_training(model, hw, 0, candidates=ly)
     dt = time.perf_counter() - t
