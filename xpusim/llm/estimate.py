@@ -552,7 +552,7 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                      grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH,
                      usd_per_device_hour: float | None = None,
                      weights: str = "resident", scheduling: str = "continuous",
-                     flash: bool = True) -> dict[str, Any]:
+                     flash: bool = True, grouped_kv: bool = True) -> dict[str, Any]:
     """Serve ``model``: requests of ``prompt_tokens`` in and ``output_tokens`` out, ``batch`` of
     them running at once (None: as many as the KV cache holds), on tensor-parallel replicas
     of ``tp`` devices (None: the smallest power of two that fits, or with ``batch=None`` the
@@ -564,6 +564,9 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     cache holds each sequence's current context. ``"static"``: a batch of requests is
     prefilled together and decoded to the end, its cache reserved for the full context.
     ``precision="fp8"`` runs the weight GEMMs in fp8 and keeps weights and KV cache in fp8.
+    ``flash``: attention kernels keep the scores on chip; ``grouped_kv``: decode kernels read
+    each cached K/V head once for the query heads sharing it (False: once per query head, as
+    multi-head kernels do on grouped-query models).
     ``weights="reprogrammed"`` is the analog what-if where the weights do not stay on chip:
     every weight is written again (``write`` rows) for every forward pass (every iteration);
     ``"resident"`` writes them once (a one-time ``deploy`` cost).
@@ -578,7 +581,9 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     hw = resolve_hardware(hardware, tuple(overrides), precision)
     fm = hw.fmt
     wbits = fm("mvm", "inference")[0]
-    kv_bits = max(wbits, 8)
+    # the KV cache as the attention products read it: the 16-bit format, fp8 under fp8
+    kv_fmt = fm("mvm", "inference") if hw.fp8 else fm("matmul", "inference")
+    kv_bits = kv_fmt[0]
     continuous = scheduling == "continuous"
     # continuous: a running sequence holds on average half its output, in whole blocks
     context = prompt_tokens + output_tokens / 2.0
@@ -592,11 +597,13 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     bs = np.array([b for _, b in found], dtype=np.float64)
     pre_tokens = bs * prompt_tokens / output_tokens if continuous else np.zeros_like(bs)
     kw = dict(flash=flash, fp8=hw.fp8)
-    parts = [traces.iteration_rows(mdl, fm, tps, bs, context, pre_tokens, prompt_tokens, **kw),
+    parts = [traces.iteration_rows(mdl, fm, tps, bs, context, pre_tokens, prompt_tokens,
+                                   kv_fmt=kv_fmt, grouped_kv=grouped_kv, **kw),
              traces.prefill_rows(mdl, fm, tps, bs, prompt_tokens, **kw),
              traces.prefill_rows(mdl, fm, tps, 1, prompt_tokens, **kw),
              traces.weight_write_rows(mdl, fm, tps, "deploy"),
-             traces.iteration_rows(mdl, fm, tps, bs, context, 0.0, prompt_tokens, **kw)]
+             traces.iteration_rows(mdl, fm, tps, bs, context, 0.0, prompt_tokens,
+                                   kv_fmt=kv_fmt, grouped_kv=grouped_kv, **kw)]
     priced = price_parts(parts, hw)
 
     def total(i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -663,6 +670,8 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                    "KV cache kept on the device in " + (f"{kv_bits}-bit"),
                    ("attention kernels keep the scores on chip (flash/paged attention)" if flash
                     else "attention scores written to memory"),
+                   ("decode reads each cached K/V head once per group of query heads"
+                    if grouped_kv else "decode reads the cached K/V once per query head"),
                    "money and J/token count generated (output) tokens; prefill included",
                    f"weights {weights}" + (": rewritten before every forward pass"
                                            if rewrite else ": written once (deploy_* fields)"),

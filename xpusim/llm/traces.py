@@ -303,35 +303,43 @@ def optimizer_rows(params_per_device, formats: Formats, fp8: bool = False
 
 
 def _decode_attention(r: Rows, model: Transformer, sh, seqs, context, phase: str,
-                      flash: bool) -> None:
+                      flash: bool, kv_fmt: tuple[int, str] | None = None,
+                      grouped: bool = True) -> None:
     """One new query per sequence against ``context`` cached keys and values: the query heads
     sharing a key/value head go together (m = heads per KV head), so each product reads its
     cached K or V once, as grouped-query decode kernels do; the scores stay on chip with
-    ``flash`` (paged/flash-decoding kernels)."""
+    ``flash`` (paged/flash-decoding kernels). ``kv_fmt``: the cache's format (the products
+    read it as stored, e.g. an fp8 cache). ``grouped=False``: a kernel that reads the shared
+    K and V once per query head (multi-head decode kernels run on a GQA/MQA model)."""
     dh = model.d_head
-    group = sh["heads"] / sh["kv"]
-    products = sh["kv"] * seqs
-    r.add(phase, "matmul", group, context, dh, mult=products)              # q . K^T
+    group = sh["heads"] / sh["kv"] if grouped else 1.0
+    products = (sh["kv"] if grouped else sh["heads"]) * seqs
+    r.add(phase, "matmul", group, context, dh, mult=products, fmt=kv_fmt)  # q . K^T
     r.add(phase, "elementwise", sh["heads"] * seqs * context, 0 if flash else 2,
           SOFTMAX_OPS + 1)
-    r.add(phase, "matmul", group, dh, context, mult=products)              # p . V
+    r.add(phase, "matmul", group, dh, context, mult=products, fmt=kv_fmt)  # p . V
 
 
 def decode_rows(model: Transformer, formats: Formats, tp, batch, context, *,
-                flash: bool = False, fp8: bool = False) -> dict[str, np.ndarray]:
+                flash: bool = False, fp8: bool = False, kv_fmt: tuple[int, str] | None = None,
+                grouped_kv: bool = True) -> dict[str, np.ndarray]:
     """One generated token for ``batch`` sequences attending to ``context`` cached tokens:
     one block (LAYER) and the output head (HEAD), on one tensor-parallel shard. The cached
     keys and values are read by the attention products (``_decode_attention``)."""
-    return iteration_rows(model, formats, tp, batch, context, 0.0, 1.0, flash=flash, fp8=fp8)
+    return iteration_rows(model, formats, tp, batch, context, 0.0, 1.0, flash=flash, fp8=fp8,
+                          kv_fmt=kv_fmt, grouped_kv=grouped_kv)
 
 
 def iteration_rows(model: Transformer, formats: Formats, tp, batch, context, prefill_tokens,
-                   prompt, *, flash: bool = True, fp8: bool = False) -> dict[str, np.ndarray]:
+                   prompt, *, flash: bool = True, fp8: bool = False,
+                   kv_fmt: tuple[int, str] | None = None,
+                   grouped_kv: bool = True) -> dict[str, np.ndarray]:
     """One iteration of a continuously batched server: ``batch`` running sequences each
     generate a token attending to ``context`` cached tokens, and ``prefill_tokens`` prompt
     tokens (chunks of new requests' prompts of ``prompt`` tokens) go through the same weight
     GEMMs (chunked prefill: m = batch + prefill_tokens), attending causally within their
-    prompts. One block (LAYER) and the output head (HEAD), on one tensor-parallel shard."""
+    prompts. One block (LAYER) and the output head (HEAD), on one tensor-parallel shard;
+    ``kv_fmt`` is the KV cache's format (default: the compute format)."""
     tp, batch, context = np.atleast_1d(tp), np.atleast_1d(batch), np.atleast_1d(context)
     pre = np.atleast_1d(prefill_tokens).astype(np.float64)
     prompt = np.atleast_1d(prompt).astype(np.float64)
@@ -347,8 +355,8 @@ def iteration_rows(model: Transformer, formats: Formats, tp, batch, context, pre
     _cast(r, P, tok * h, o)
     r.add(P, "mvm", tok, sh["qkv"], h)
     kv_width = 2 * sh["kv"] * dh
-    r.add(P, "elementwise", tok * kv_width, 1, 0)                             # append K, V
-    _decode_attention(r, model, sh, dec, context, P, flash)
+    r.add(P, "elementwise", tok * kv_width, 1, 0, fmt=kv_fmt)                 # append K, V
+    _decode_attention(r, model, sh, dec, context, P, flash, kv_fmt, grouped_kv)
     # the prompt chunk: each token attends to the prompt before it (causal, on average
     # half of it): per head, pre x prompt/2 scores
     half = prompt / 2.0
