@@ -120,10 +120,10 @@ def _fp8_formats(pm, name: str, overrides: tuple[str, ...], spec, formats: dict
     for (prim, phase), fmt in f8.items():
         if prim in GEMM_PRIMS:
             out[(prim, phase)] = (8, "fp8-e5m2") if (e5m2 and prim != "mvm") else fmt
-    return out, ["fp8 training: weight GEMMs in fp8 (e4m3 forward" + (
-        ", e5m2 gradients" if e5m2 else "") + "), attention and elementwise work in "
-        f"{formats[('mvm', 'train-forward')][1]}, fp8 casts of every GEMM input and of the "
-        "weights once per step priced"]
+    return out, ["fp8: weight GEMMs in fp8 (e4m3 forward" + (
+        ", e5m2 error and weight gradients" if e5m2 else "") + "), attention and elementwise "
+        f"work in {formats[('mvm', 'train-forward')][1]}; fp8 casts of every GEMM input (and, "
+        "training, of the weights once per step) priced"]
 
 
 def _mixed_precision(pm, name: str, overrides: tuple[str, ...], precision: str
@@ -514,19 +514,23 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
 # ---------------------------------------------------------------------------------------------
 
 
-MAX_BATCH = 1024
-"""The most sequences a server runs at once when the batch is left to the estimate
-(assumption: serving engines cap the running batch, e.g. vLLM's max_num_seqs 256-1024 and
-TensorRT-LLM's max_batch_size; beyond it the weight reads are amortised anyway)."""
+MAX_BATCH = 2048
+"""The most sequences a server runs at once when the batch is left to the estimate:
+TensorRT-LLM's default max batch size (docs/source/performance/
+tuning-max-batch-size-and-max-num-tokens.md: "The default value is 2048")."""
+MAX_TOKENS_PER_ITERATION = 8192
+"""The most tokens one continuous-batching iteration takes (decode tokens + prompt chunks):
+TensorRT-LLM's default max_num_tokens (same page: "The default value of max num tokens is
+8192")."""
 KV_BLOCK_TOKENS = 16
 """Tokens per KV-cache block under paged attention (Kwon et al. 2023, vLLM's default)."""
 
 
 def _serving_candidates(mdl: Transformer, hw: Hardware, tp: int | None, batch: int | None,
-                        context_kv: float, wbits: int, kv_bits: int, weights: str
-                        ) -> list[tuple[int, int]]:
+                        context_kv: float, wbits: int, kv_bits: int, weights: str,
+                        max_batch: int = MAX_BATCH) -> list[tuple[int, int]]:
     """(tp, batch) pairs that fit: the given tp or every power of two dividing the heads; the
-    given batch or the largest the KV cache allows (at most ``MAX_BATCH``)."""
+    given batch or the largest the KV cache allows (at most ``max_batch``)."""
     from .parallel import kv_bytes_per_token
 
     cap = hw.memory_bytes * (1 - MEMORY_HEADROOM) if hw.memory_bytes else math.inf
@@ -538,8 +542,8 @@ def _serving_candidates(mdl: Transformer, hw: Hardware, tp: int | None, batch: i
             continue
         w = mdl.params * wbits / 8.0 / t if weights != "reprogrammed" else 0.0
         per_seq = kv_bytes_per_token(mdl, t, kv_bits) * context_kv
-        room = math.floor((cap - w) / per_seq) if math.isfinite(cap) else MAX_BATCH
-        b = batch if batch is not None else min(room, MAX_BATCH)
+        room = math.floor((cap - w) / per_seq) if math.isfinite(cap) else max_batch
+        b = batch if batch is not None else min(room, max_batch)
         if b >= 1 and (b <= room or weights == "reprogrammed"):
             out.append((t, int(b)))
     return out
@@ -552,7 +556,10 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                      grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH,
                      usd_per_device_hour: float | None = None,
                      weights: str = "resident", scheduling: str = "continuous",
-                     flash: bool = True, grouped_kv: bool = True) -> dict[str, Any]:
+                     flash: bool = True, grouped_kv: bool = True,
+                     max_batch: int = MAX_BATCH,
+                     max_tokens_per_iteration: int = MAX_TOKENS_PER_ITERATION
+                     ) -> dict[str, Any]:
     """Serve ``model``: requests of ``prompt_tokens`` in and ``output_tokens`` out, ``batch`` of
     them running at once (None: as many as the KV cache holds), on tensor-parallel replicas
     of ``tp`` devices (None: the smallest power of two that fits, or with ``batch=None`` the
@@ -566,7 +573,10 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     ``precision="fp8"`` runs the weight GEMMs in fp8 and keeps weights and KV cache in fp8.
     ``flash``: attention kernels keep the scores on chip; ``grouped_kv``: decode kernels read
     each cached K/V head once for the query heads sharing it (False: once per query head, as
-    multi-head kernels do on grouped-query models).
+    multi-head kernels do on grouped-query models). With ``batch=None`` the scheduler's
+    limits bound the batch: ``max_batch`` sequences, and under continuous batching
+    ``max_tokens_per_iteration`` tokens per iteration (each running sequence's token plus its
+    share of prompt chunks).
     ``weights="reprogrammed"`` is the analog what-if where the weights do not stay on chip:
     every weight is written again (``write`` rows) for every forward pass (every iteration);
     ``"resident"`` writes them once (a one-time ``deploy`` cost).
@@ -589,7 +599,12 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     context = prompt_tokens + output_tokens / 2.0
     context_kv = (context + KV_BLOCK_TOKENS / 2.0) if continuous \
         else float(prompt_tokens + output_tokens)
-    found = _serving_candidates(mdl, hw, tp, batch, context_kv, wbits, kv_bits, weights)
+    limit = max_batch
+    if continuous and batch is None:  # decode token + prompt / output prompt tokens each
+        limit = min(max_batch, max(1, math.floor(
+            max_tokens_per_iteration / (1.0 + prompt_tokens / output_tokens))))
+    found = _serving_candidates(mdl, hw, tp, batch, context_kv, wbits, kv_bits, weights,
+                                limit)
     if not found:
         _serving_does_not_fit(mdl, hw, tp, batch, prompt_tokens, output_tokens, wbits, kv_bits,
                               weights)
@@ -665,8 +680,10 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                    if continuous else
                    ("static batching: the batch is prefilled together and decoded to the end; "
                     "its KV cache is reserved for the full context"),
-                   f"{b} sequences running" + (" (as many as the KV cache holds, at most "
-                                                f"{MAX_BATCH})" if batch is None else ""),
+                   f"{b} sequences running" + (
+                       f" (as many as the KV cache holds, at most {limit}: {max_batch} "
+                       f"sequences" + (f", {max_tokens_per_iteration} tokens per iteration"
+                                       if continuous else "") + ")" if batch is None else ""),
                    "KV cache kept on the device in " + (f"{kv_bits}-bit"),
                    ("attention kernels keep the scores on chip (flash/paged attention)" if flash
                     else "attention scores written to memory"),

@@ -132,6 +132,7 @@ QUANTITIES: dict[str, tuple[str, Callable]] = {
     "step_time_s": ("s per iteration", lambda r, m, c: r["step_time_s"]),
     "device_hours": ("device-hours", lambda r, m, c: r["device_hours"]),
     "time_days": ("days", lambda r, m, c: r["time_days"]),
+    "tokens_per_s": ("tokens/s", lambda r, m, c: r["tokens_per_s"]),
     "tokens_per_s_per_device": ("tokens/s per device",
                                 lambda r, m, c: r["tokens_per_s_per_device"]
                                 if r["kind"] == "serving" else r["tokens_per_s"] / r["devices"]),
