@@ -558,8 +558,8 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                      weights: str = "resident", scheduling: str = "continuous",
                      flash: bool = True, grouped_kv: bool = True,
                      max_batch: int = MAX_BATCH,
-                     max_tokens_per_iteration: int = MAX_TOKENS_PER_ITERATION
-                     ) -> dict[str, Any]:
+                     max_tokens_per_iteration: int = MAX_TOKENS_PER_ITERATION,
+                     reserve_full_context: bool = False) -> dict[str, Any]:
     """Serve ``model``: requests of ``prompt_tokens`` in and ``output_tokens`` out, ``batch`` of
     them running at once (None: as many as the KV cache holds), on tensor-parallel replicas
     of ``tp`` devices (None: the smallest power of two that fits, or with ``batch=None`` the
@@ -576,7 +576,10 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     multi-head kernels do on grouped-query models). With ``batch=None`` the scheduler's
     limits bound the batch: ``max_batch`` sequences, and under continuous batching
     ``max_tokens_per_iteration`` tokens per iteration (each running sequence's token plus its
-    share of prompt chunks).
+    share of prompt chunks). ``reserve_full_context``: the scheduler admits a request only
+    when the cache can hold its whole context (prompt + output), so that a started request is
+    never evicted (TensorRT-LLM's default GUARANTEED_NO_EVICT policy); otherwise the cache holds
+    each sequence's current context (vLLM).
     ``weights="reprogrammed"`` is the analog what-if where the weights do not stay on chip:
     every weight is written again (``write`` rows) for every forward pass (every iteration);
     ``"resident"`` writes them once (a one-time ``deploy`` cost).
@@ -597,7 +600,7 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
     continuous = scheduling == "continuous"
     # continuous: a running sequence holds on average half its output, in whole blocks
     context = prompt_tokens + output_tokens / 2.0
-    context_kv = (context + KV_BLOCK_TOKENS / 2.0) if continuous \
+    context_kv = (context + KV_BLOCK_TOKENS / 2.0) if continuous and not reserve_full_context \
         else float(prompt_tokens + output_tokens)
     limit = max_batch
     if continuous and batch is None:  # decode token + prompt / output prompt tokens each
@@ -676,7 +679,10 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int | No
                    ("continuous batching: each iteration decodes every running sequence and "
                     "prefills the prompts of the requests that replace finished ones in the same "
                     "GEMMs (chunked prefill); paged KV cache in blocks of "
-                    f"{KV_BLOCK_TOKENS} tokens holding each sequence's current context")
+                    f"{KV_BLOCK_TOKENS} tokens " + (
+                        "reserving each admitted request's whole context"
+                        if reserve_full_context else
+                        "holding each sequence's current context"))
                    if continuous else
                    ("static batching: the batch is prefilled together and decoded to the end; "
                     "its KV cache is reserved for the full context"),

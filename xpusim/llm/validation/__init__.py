@@ -58,6 +58,7 @@ class Case:
     output: int = 256
     scheduling: str = "continuous"
     grouped_kv: bool = True
+    reserve_full_context: bool = False
     scored: bool = True
     unscored: str = ""
     """Why a case is shown but left out of the statistics (the rule: the source must give the
@@ -187,7 +188,8 @@ def run(case: Case, search: bool = False) -> Outcome:
             r = estimate_serving(m, case.hardware, batch=case.batch, prompt_tokens=case.prompt,
                                  output_tokens=case.output, tp=case.tp,
                                  overrides=case.overrides, precision=case.precision,
-                                 scheduling=case.scheduling, grouped_kv=case.grouped_kv)
+                                 scheduling=case.scheduling, grouped_kv=case.grouped_kv,
+                                 reserve_full_context=case.reserve_full_context)
         except OutOfMemoryError as exc:  # the published run does not fit the estimate's rule
             return Outcome(case, math.nan, math.nan, {}, refused=str(exc))
         r = {**r, "kind": "serving"}
