@@ -19,8 +19,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 from xpusim.llm import estimate_serving, estimate_training, load_model, resolve_hardware
 from xpusim.llm.parallel import Layouts, enumerate_layouts
 from xpusim.llm.search import search_training
@@ -78,7 +76,8 @@ def validation() -> None:
         print(f"\n{kind}: median |error| {k['median_abs_error'] * 100:.1f} % over {k['cases']} "
               f"scored cases; worst {k['worst_error'] * 100:+.1f} % ({k['worst']}); "
               f"{k['beyond_30']} beyond 30 %")
-    print("\n| group | cases | median abs. error | worst error | beyond 30 % |\n|---|---|---|---|---|")
+    print("\n| group | cases | median abs. error | worst error | beyond 30 % |\n"
+          "|---|---|---|---|---|")
     for kind in ("training", "serving"):
         for g, v in s[kind]["groups"].items():
             if v["cases"]:
@@ -98,7 +97,8 @@ def validation() -> None:
                   f"error |\n|---|---|---|---|---|---|---|")
         for o in items:
             c = o.case
-            err = "—" if o.refused else f"{o.error * 100:+.1f} %" + ("" if c.scored else " (not scored)")
+            err = "—" if o.refused else f"{o.error * 100:+.1f} %" + (
+                "" if c.scored else " (not scored)")
             hw = c.hardware + (" " + " ".join(c.overrides) if c.overrides else "")
             if kind == "training":
                 print(f"| {c.label} | {hw} | {c.devices} | {o.layout} | {_fmt(c.published)} | "

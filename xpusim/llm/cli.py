@@ -43,7 +43,8 @@ def _fmt_si(x: float, unit: str) -> str:
 @click.option("--devices", type=int, default=None, help="Devices (training: required).")
 @click.option("--tokens", default=None, help="Training tokens (default: the model's published).")
 @click.option("--parallel", default=None,
-              metavar="dp=..,tp=..,pp=..[,mb=..,recompute=..,zero=..,sp=..,vp=..,flash=..,overlap=..]",
+              metavar="dp=..,tp=..,pp=..[,mb=..,recompute=..,zero=..,sp=..,vp=..,flash=..,"
+                      "overlap=..]",
               help="Parallel layout; omitted, or without dp/tp/pp (or with search=true): search "
                    "the fastest layout that fits, holding the keys given (a|b: either).")
 @click.option("--precision", default="auto", show_default=True,

@@ -429,8 +429,8 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
     Without ``parallel``, or with one that places no devices (no dp, tp or pp: only the keys
     to hold, such as ``"flash=false,overlap=false"``), the fastest layout that fits is searched
     (``search.py``). ``precision="fp8"`` trains the weight GEMMs in fp8 (Transformer Engine's
-    recipe). ``local_learning=True`` is the what-if of a learning rule with no backward pass (forward +
-    a local weight update per layer) needing ``steps_multiplier`` times more steps.
+    recipe). ``local_learning=True`` is the what-if of a learning rule with no backward pass
+    (forward + a local weight update per layer) needing ``steps_multiplier`` times more steps.
     """
     from .search import search_training
 

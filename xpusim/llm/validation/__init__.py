@@ -18,11 +18,9 @@ from typing import Any
 
 import attrs
 
-from xpusim.core.errors import XpusimError
-
 from ..estimate import OutOfMemoryError, estimate_serving, estimate_training, resolve_hardware
 from ..model import MODEL_DIR, Transformer, list_models, load_model
-from ..parallel import MICRO_BATCHES, Layouts, enumerate_layouts, parse_items
+from ..parallel import MICRO_BATCHES, enumerate_layouts, parse_items
 from ..search import search_training
 
 HERE = Path(__file__).resolve().parent
