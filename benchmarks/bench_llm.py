@@ -9,7 +9,8 @@
 4. The default search of ``xpusim estimate`` (one device count).
 
 Run: ``python benchmarks/bench_llm.py``; ``--validation`` also prints the tables of
-``docs/validation-llm.md`` (estimates next to published training and serving figures).
+``docs/validation-llm.md`` (estimates next to published training and serving figures, from
+``xpusim/llm/validation/cases.toml``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-
-import numpy as np
 
 from xpusim.llm import estimate_serving, estimate_training, load_model, resolve_hardware
 from xpusim.llm.parallel import Layouts, enumerate_layouts
@@ -44,10 +43,9 @@ def main() -> None:
 
     model = load_model("gpt3-175b")
     hw = resolve_hardware("a100-sxm-80gb")
-    parts = [enumerate_layouts(model, d, micro_batches_options=(1, 2, 4, 8, 16))
+    parts = [enumerate_layouts(model, d)
              for d in (512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288)]
-    ly = Layouts(*(np.concatenate([getattr(p, f) for p in parts])
-                   for f in ("dp", "tp", "pp", "mb", "recompute", "zero")))
+    ly = Layouts.concat(parts)
     t = time.perf_counter()
     best, ev, i = search_training(model, hw, 0, candidates=ly)
     dt = time.perf_counter() - t
@@ -59,61 +57,77 @@ def main() -> None:
     print(f"default search, gpt3-175b on 3072 x A100: {dt * 1e3:7.1f} ms -> {r['parallel']}")
 
 
-A100_40GB = ("memory.hbm_capacity_gb=40", "memory.hbm_bandwidth_gbs=1555")  # REFERENCES C2
+def _fmt(x: float) -> str:
+    return "refused" if x != x else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}")
 
-# (label, model, spec, overrides, devices, tokens, layout or None, quantity, published, source)
-VALIDATION = [
-    ("GPT-3 175B", "gpt3-175b", "v100-sxm2", (), 10000, 3e11, None, "device_hours", 3.552e6,
-     "Patterson et al. 2021, Table 4: 10,000 V100 x 14.8 days = 405 GPU-years"),
-    ("GPT-3 175B", "gpt3-175b", "a100-sxm-80gb", (), 1024, 3e11,
-     "dp=16,tp=8,pp=8,mb=1,recompute=true", "time_days", 34.0,
-     "Narayanan et al. 2021 (SC21), Sec. 5.1: 1024 A100, 140 TFLOP/s per GPU, ~34 days"),
-    ("MT-NLG 530B", "mtnlg-530b", "a100-sxm-80gb", (), 2240, 2.7e11,
-     "dp=8,tp=8,pp=35,mb=1,recompute=true", "step_time_s", 60.1,
-     "Smith et al. 2022, Sec. 2.4: 280 DGX A100, batch 1920, 60.1 s per iteration"),
-    ("MT-NLG 530B", "mtnlg-530b", "a100-sxm-80gb", (), 3360, 2.7e11,
-     "dp=12,tp=8,pp=35,mb=1,recompute=true", "step_time_s", 44.4,
-     "Smith et al. 2022, Sec. 2.4: 420 DGX A100, batch 1920, 44.4 s per iteration"),
-    ("Llama 2 7B", "llama2-7b", "a100-sxm-80gb", (), 1024, 2e12, None, "device_hours", 184320,
-     "Touvron et al. 2023, Table 2: 184,320 A100-80GB GPU-hours"),
-    ("Llama 2 13B", "llama2-13b", "a100-sxm-80gb", (), 1024, 2e12, None, "device_hours", 368640,
-     "Touvron et al. 2023, Table 2: 368,640 A100-80GB GPU-hours"),
-    ("Llama 2 70B", "llama2-70b", "a100-sxm-80gb", (), 2048, 2e12, None, "device_hours",
-     1720320, "Touvron et al. 2023, Table 2: 1,720,320 A100-80GB GPU-hours"),
-    ("MPT-7B", "mpt-7b", "a100-sxm-80gb", A100_40GB, 440, 1e12, None, "time_days", 9.5,
-     "MosaicML blog 2023-05-05: 9.5 days on 440 A100-40GB"),
-]
 
-SERVING = [("llama2-7b", "a100-sxm-80gb", 32), ("llama2-70b", "a100-sxm-80gb", 8),
-           ("llama2-70b", "a100-sxm-80gb", 32), ("llama2-70b", "a100-sxm-80gb", 128),
-           ("llama2-70b", "h100-sxm", 32), ("llama2-70b", "h100-sxm", 128),
-           ("gpt3-175b", "a100-sxm-80gb", 32), ("gpt3-175b", "h100-sxm", 32)]
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def validation() -> None:
-    print("\n| model | hardware | devices | layout | quantity | estimate | published | error | "
-          "MFU (est.) | source |\n|---|---|---|---|---|---|---|---|---|---|")
-    errors = []
-    for label, model, spec, ov, dev, tok, layout, qty, pub, src in VALIDATION:
-        r = estimate_training(model, spec, dev, tok, parallel=layout, overrides=ov)
-        est = r[qty]
-        err = est / pub - 1
-        errors.append(abs(err))
-        p = r["parallel"]
-        lay = f"dp={p['dp']},tp={p['tp']},pp={p['pp']},mb={p['micro_batch']}" \
-              f"{',rc' if p['recompute'] else ''}{' (searched)' if p['searched'] else ''}"
-        hw = spec + (" (40 GB)" if ov else "")
-        print(f"| {label} | {hw} | {dev} | {lay} | {qty} | {est:.4g} | {pub:.4g} | "
-              f"{err * 100:+.1f} % | {r['mfu'] * 100:.1f} % | {src} |")
-    print(f"\nmedian absolute error: {statistics.median(errors) * 100:.1f} % "
-          f"over {len(errors)} comparisons")
-    print("\n| model | hardware | tp | batch | tokens/s per replica | ms/token | J/token | "
-          "USD per 1M output tokens |\n|---|---|---|---|---|---|---|---|")
-    for model, spec, batch in SERVING:
-        s = estimate_serving(model, spec, batch=batch)
-        print(f"| {model} | {spec} | {s['tp']} | {batch} | {s['tokens_per_s_per_replica']:.4g} | "
-              f"{s['time_per_output_token_s'] * 1e3:.3g} | {s['j_per_token']:.3g} | "
-              f"{s['usd_per_million_tokens']:.3g} |")
+    """The tables of docs/validation-llm.md, from xpusim/llm/validation/cases.toml."""
+    from xpusim.llm.validation import QUANTITIES, energy_rows, load_cases, run, summary
+
+    outcomes = [run(c, search=True) for c in load_cases()]
+    s = summary(outcomes)
+    for kind in ("training", "serving"):
+        k = s[kind]
+        print(f"\n{kind}: median |error| {k['median_abs_error'] * 100:.1f} % over {k['cases']} "
+              f"scored cases; worst {k['worst_error'] * 100:+.1f} % ({k['worst']}); "
+              f"{k['beyond_30']} beyond 30 %")
+    print("\n| group | cases | median abs. error | worst error | beyond 30 % |\n"
+          "|---|---|---|---|---|")
+    for kind in ("training", "serving"):
+        for g, v in s[kind]["groups"].items():
+            if v["cases"]:
+                print(f"| {g} | {v['cases']} | {v['median_abs_error'] * 100:.1f} % | "
+                      f"{v['worst_error'] * 100:+.1f} % | {v['beyond_30']} |")
+    groups: dict[str, list] = {}
+    for o in outcomes:
+        groups.setdefault((o.case.kind, o.case.group), []).append(o)
+    for (kind, group), items in groups.items():
+        unit = QUANTITIES[items[0].case.quantity][0]
+        print(f"\n### {group} ({kind})\n")
+        if kind == "training":
+            print(f"| run | hardware | devices | layout priced | published ({unit}) | estimate | "
+                  f"error | the search finds |\n|---|---|---|---|---|---|---|---|")
+        else:
+            print(f"| run | hardware | precision | priced as | published ({unit}) | estimate | "
+                  f"error |\n|---|---|---|---|---|---|---|")
+        for o in items:
+            c = o.case
+            err = "—" if o.refused else f"{o.error * 100:+.1f} %" + (
+                "" if c.scored else " (not scored)")
+            hw = c.hardware + (" " + " ".join(c.overrides) if c.overrides else "")
+            if kind == "training":
+                print(f"| {c.label} | {hw} | {c.devices} | {o.layout} | {_fmt(c.published)} | "
+                      f"{_fmt(o.estimate)} | {err} | {o.search or '—'} |")
+            else:
+                print(f"| {c.label} | {hw} | {c.precision} | {o.layout or o.refused} | "
+                      f"{_fmt(c.published)} | {_fmt(o.estimate)} | {err} |")
+        for label, texts in (("Source", [o.case.source for o in items]),
+                             ("Checked", [o.case.verified for o in items]),
+                             ("Note", [o.case.note for o in items]),
+                             ("Not scored", [o.case.unscored for o in items])):
+            for t in _unique(t for t in texts if t):
+                print(f"\n{label}: {t}")
+    print("\n### Training energy (not scored)\n\n| run | hardware | devices | tokens | estimate, "
+          "devices (MWh) | estimate x PUE | average power per device | published (MWh) | "
+          "source |\n|---|---|---|---|---|---|---|---|---|")
+    for r in energy_rows(outcomes):
+        print(f"| {r['label']} | {r['hardware']} | {r['devices']} | {r['tokens']:.3g} | "
+              f"{r['device_mwh']:,.0f} | {r['mwh_with_pue']:,.0f} (PUE {r['pue']}) | "
+              f"{r['average_w']:.0f} W | {r['published_mwh']:,.0f} | {r['source']} |")
+    print("\n### Serving energy (estimates; no published measurement found for these "
+          "configurations)\n\n| run | J/token, devices | J/token with PUE | USD per million "
+          "tokens |\n|---|---|---|---|")
+    for o in outcomes:
+        if o.case.kind == "serving" and o.result and o.case.group.startswith("TensorRT-LLM v1.0") \
+                and o.case.prompt == 1000 and o.case.output == 1000:
+            r = o.result
+            print(f"| {o.case.label} | {r['j_per_token_device']:.3g} | {r['j_per_token']:.3g} | "
+                  f"{r['usd_per_million_tokens']:.3g} |")
 
 
 if __name__ == "__main__":

@@ -244,8 +244,10 @@ def unstructure_params(params: Any) -> dict[str, Any]:
 class Interconnect:
     """How devices of this kind talk to each other (optional ``[interconnect]`` table).
 
-    Per-device, per-direction bandwidths: a ring collective over a group inside one node moves
-    data at ``intra_node_bandwidth_gbs``, one that spans nodes at ``inter_node_bandwidth_gbs``.
+    Per-device, per-direction bandwidths: a collective over a group inside one node moves
+    data at ``intra_node_bandwidth_gbs``, between nodes at ``inter_node_bandwidth_gbs`` (each
+    times its achievable fraction); a ``torus`` node (a TPU pod) instead has links of
+    ``link_bandwidth_gbs`` to its neighbours in up to three dimensions of ``torus_side``.
     """
 
     intra_node_bandwidth_gbs: float = quantity(
@@ -262,6 +264,28 @@ class Interconnect:
         unit="pJ/B", doc="energy per byte moved over an intra-node link", ge=0)
     inter_node_energy_pj_per_byte: float = quantity(
         unit="pJ/B", doc="energy per byte moved over the network (NICs, switches, optics)", ge=0)
+    intra_node_achievable_fraction: float = quantity(
+        unit="1", doc="share of the intra-node bandwidth a large collective sustains (protocol "
+                      "overhead)", default=1.0, gt=0, le=1)
+    inter_node_achievable_fraction: float = quantity(
+        unit="1", doc="share of the network bandwidth a large collective sustains",
+        default=1.0, gt=0, le=1)
+    topology: Literal["switched", "torus"] = option(
+        doc="switched: the devices of a node reach each other at intra_node_bandwidth_gbs; "
+            "torus: a node is a torus of devices_per_node devices joined to their neighbours by "
+            "links of link_bandwidth_gbs (TPU pods)", default="switched")
+    torus_side: int = quantity(unit="devices", doc="devices along one torus dimension "
+                                                   "(torus topology)", default=0, ge=0)
+    link_bandwidth_gbs: float = quantity(
+        unit="GB/s", doc="bandwidth of one torus link, one direction (torus topology)",
+        default=0.0, ge=0)
+
+    def __attrs_post_init__(self) -> None:
+        if self.topology == "torus":
+            check(self.torus_side >= 2, "torus_side",
+                  f"must be >= 2 for a torus topology, found {self.torus_side}")
+            check(self.link_bandwidth_gbs > 0, "link_bandwidth_gbs",
+                  f"must be > 0 for a torus topology, found {self.link_bandwidth_gbs}")
 
 
 @attrs.frozen

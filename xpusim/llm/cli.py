@@ -17,6 +17,18 @@ def _num(text: str | None, what: str) -> float | None:
         raise XpusimError(f"{what} must be a number such as 2e12, found {text!r}") from None
 
 
+def _batch(text: str) -> int | None:
+    """``--batch``: a whole number, or ``max`` (None: as many as fit)."""
+    if str(text).strip().lower() == "max":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        from .inputs import EstimateInputError
+        raise EstimateInputError(f"--batch must be a whole number >= 1 or 'max', found "
+                                 f"{text!r}") from None
+
+
 def _fmt_si(x: float, unit: str) -> str:
     for scale, p in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= scale:
@@ -30,8 +42,15 @@ def _fmt_si(x: float, unit: str) -> str:
 @click.option("--hardware", default=DEFAULT_HARDWARE, show_default=True, help=HARDWARE_HELP)
 @click.option("--devices", type=int, default=None, help="Devices (training: required).")
 @click.option("--tokens", default=None, help="Training tokens (default: the model's published).")
-@click.option("--parallel", default=None, metavar="dp=..,tp=..,pp=..[,mb=..,recompute=..,zero=..]",
-              help="Parallel layout; omitted: search the fastest layout that fits.")
+@click.option("--parallel", default=None,
+              metavar="dp=..,tp=..,pp=..[,mb=..,recompute=..,zero=..,sp=..,vp=..,flash=..,"
+                      "overlap=..]",
+              help="Parallel layout; omitted, or without dp/tp/pp (or with search=true): search "
+                   "the fastest layout that fits, holding the keys given (a|b: either).")
+@click.option("--precision", default="auto", show_default=True,
+              type=click.Choice(["auto", "spec", "bf16", "fp16", "fp8"]),
+              help="auto: the spec's best 16-bit format; fp8: weight GEMMs in fp8 (Transformer "
+                   "Engine's recipe); spec: as the spec file says.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Spec override, e.g. compute_format=fp8-e4m3; repeatable.")
 @click.option("--pue", type=float, default=1.1, show_default=True,
@@ -45,7 +64,12 @@ def _fmt_si(x: float, unit: str) -> str:
 @click.option("--steps-multiplier", type=float, default=1.0, show_default=True,
               help="What-if: steps needed relative to backprop (slower convergence).")
 @click.option("--serve", is_flag=True, help="Estimate serving instead of training.")
-@click.option("--batch", type=int, default=16, show_default=True, help="Serving batch.")
+@click.option("--batch", default="16", show_default=True,
+              help="Serving: sequences running at once, or 'max' (as many as the KV cache and "
+                   "the scheduler's limits hold).")
+@click.option("--scheduling", type=click.Choice(["continuous", "static"]), default="continuous",
+              show_default=True, help="Serving: continuous batching with a paged KV cache, or "
+                                      "static batches decoded to the end.")
 @click.option("--prompt", "prompt_tokens", type=int, default=512, show_default=True,
               help="Serving: prompt tokens per request.")
 @click.option("--output", "output_tokens", type=int, default=256, show_default=True,
@@ -62,9 +86,9 @@ def _fmt_si(x: float, unit: str) -> str:
               help="Training: the break-even served-token volume against the same run on SPEC.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @out_option
-def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
-             usd_per_device_hour, local_learning, steps_multiplier, serve, batch, prompt_tokens,
-             output_tokens, tp, weights, lifetime_tokens, versus, as_json, out):
+def estimate(model, hardware, devices, tokens, parallel, precision, overrides, pue, grid,
+             usd_per_device_hour, local_learning, steps_multiplier, serve, batch, scheduling,
+             prompt_tokens, output_tokens, tp, weights, lifetime_tokens, versus, as_json, out):
     """Estimate training (time, device-hours, energy, money, CO2, MFU) or serving (tokens/s,
     J/token, USD per million tokens) of a large transformer, priced by the spec's cost kernels.
 
@@ -75,22 +99,26 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
     from .estimate import break_even, estimate_serving, estimate_training, lifetime_cost
 
     check_out(out)
+    batch = _batch(batch)
     if serve:
         result = estimate_serving(model, hardware, batch=batch, prompt_tokens=prompt_tokens,
                                   output_tokens=output_tokens, tp=tp, devices=devices,
-                                  overrides=tuple(overrides), pue=pue, grid_kg_per_kwh=grid,
-                                  usd_per_device_hour=usd_per_device_hour, weights=weights)
+                                  overrides=tuple(overrides), precision=precision, pue=pue,
+                                  grid_kg_per_kwh=grid, usd_per_device_hour=usd_per_device_hour,
+                                  weights=weights, scheduling=scheduling)
     else:
         if devices is None:
             raise XpusimError("--devices is required for a training estimate (or pass --serve)")
         result = estimate_training(model, hardware, devices, _num(tokens, "--tokens"),
-                                   parallel=parallel, overrides=tuple(overrides), pue=pue,
+                                   parallel=parallel, overrides=tuple(overrides),
+                                   precision=precision, pue=pue,
                                    grid_kg_per_kwh=grid, usd_per_device_hour=usd_per_device_hour,
                                    local_learning=local_learning,
                                    steps_multiplier=steps_multiplier)
         if lifetime_tokens is not None or versus:
             common = dict(batch=batch, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
-                          pue=pue, grid_kg_per_kwh=grid, weights=weights)
+                          pue=pue, grid_kg_per_kwh=grid, weights=weights, precision=precision,
+                          scheduling=scheduling)
             served = estimate_serving(model, hardware, overrides=tuple(overrides),
                                       usd_per_device_hour=usd_per_device_hour, **common)
             result["serving"] = served
@@ -119,11 +147,14 @@ def _human(result, serve, hardware, versus):
         lines = [
             f"{result['model']} served on {result['hardware']} (tp={result['tp']}, "
             f"batch {result['batch']}, {result['prompt_tokens']} in / "
-            f"{result['output_tokens']} out, {result['format']})",
+            f"{result['output_tokens']} out, {result['format']}, {result['scheduling']} "
+            f"batching)",
             f"  throughput      {result['tokens_per_s_per_replica']:.4g} tokens/s per replica "
             f"({result['tokens_per_s_per_device']:.4g} per device)",
             f"  per token       {result['time_per_output_token_s'] * 1e3:.3g} ms, "
-            f"{result['j_per_token']:.3g} J",
+            f"{result['j_per_token']:.3g} J ({result['j_per_token_device']:.3g} J at the "
+            f"devices, PUE {result['pue']})",
+            f"  prefill         {result['prefill']['share_of_time'] * 100:.0f} % of the time",
             f"  first token     {result['time_to_first_token_s']:.3g} s",
             f"  money           {result['usd_per_million_tokens']:.3g} USD per million tokens",
         ]
@@ -134,7 +165,9 @@ def _human(result, serve, hardware, versus):
             f"{result['hardware']}, {result['tokens']:.3g} tokens ({result['format']})",
             f"  layout          dp={p['dp']} tp={p['tp']} pp={p['pp']} micro-batch "
             f"{p['micro_batch']} x {p['micro_batches']}, recompute={p['recompute']}, "
-            f"zero={p['zero']}{' (searched)' if p['searched'] else ''}",
+            f"zero={p['zero']}, sp={str(p['sp']).lower()}, vp={p['vp']}, "
+            f"flash={str(p['flash']).lower()}, overlap={str(p['overlap']).lower()}"
+            f"{' (searched)' if p['searched'] else ''}",
             f"  training FLOPs  {result['training_flops']:.3g} (6ND: {result['flops_6nd']:.3g})",
             f"  time            {result['time_days']:.3g} days "
             f"({result['step_time_s']:.3g} s/step)",

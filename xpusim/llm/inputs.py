@@ -62,9 +62,10 @@ def training(devices: Any, tokens: Any, steps_multiplier: Any) -> None:
 
 def serving(batch: Any, prompt_tokens: Any, output_tokens: Any, tp: Any, devices: Any,
             heads: int, model: str) -> None:
-    """Batch and token counts (>= 1); ``tp`` (when given) >= 1 and dividing the heads;
-    devices (when given) >= 1."""
-    number(batch, "--batch", at_least=1, integer=True)
+    """Batch (when given) and token counts (>= 1); ``tp`` (when given) >= 1 and dividing the
+    heads; devices (when given) >= 1."""
+    if batch is not None:
+        number(batch, "--batch", at_least=1, integer=True)
     number(prompt_tokens, "--prompt", at_least=1, integer=True)
     number(output_tokens, "--output", at_least=1, integer=True)
     if devices is not None:

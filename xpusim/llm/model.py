@@ -1,7 +1,8 @@
 """Transformer descriptions: dense decoder-only models read from TOML (``xpusim/llm/models``).
 
-A model file holds the architecture (layers, d_model, heads, kv_heads for grouped-query
-attention, FFN size and kind, vocabulary, sequence length, tied embeddings) and the published
+A model file holds the architecture (layers, d_model, heads, kv_heads for grouped- or
+multi-query attention, d_head when heads are not d_model / heads wide, FFN size and kind,
+vocabulary, sequence length, tied embeddings, dropout, a parallel block) and the published
 training recipe (global batch in sequences, training tokens), plus a ``[source]`` table that
 cites every number. Users add their own by passing a path to a TOML file of the same shape.
 """
@@ -30,7 +31,9 @@ class Transformer:
     layers: int = quantity(unit="1", doc="transformer blocks", gt=0)
     d_model: int = quantity(unit="1", doc="hidden size", gt=0)
     heads: int = quantity(unit="1", doc="query heads", gt=0)
-    kv_heads: int = quantity(unit="1", doc="key/value heads (= heads: MHA; fewer: GQA)", gt=0)
+    kv_heads: int = quantity(unit="1", doc="key/value heads (= heads: MHA; fewer: GQA; 1: MQA)",
+                             gt=0)
+    d_head: int = quantity(unit="1", doc="width of one attention head", gt=0)
     ffn_hidden: int = quantity(unit="1", doc="MLP hidden size", gt=0)
     ffn_kind: Literal["gelu", "swiglu"] = option(doc="gelu: 2 matrices; swiglu: 3 (gate, up, down)")
     vocab: int = quantity(unit="tokens", doc="vocabulary size", gt=0)
@@ -41,6 +44,12 @@ class Transformer:
                                          "ALiBi positions", default=True)
     norm: Literal["layernorm", "rmsnorm"] = option(
         doc="layernorm (gain and shift per channel) or rmsnorm (gain only)", default="layernorm")
+    dropout: bool = option(doc="dropout on the attention probabilities and on both residual "
+                               "branches while training (GPT-3/Megatron); false for none",
+                           default=False)
+    parallel_block: bool = option(doc="attention and MLP read the same normed input and are "
+                                      "summed (PaLM, GPT-J): one norm and one residual add per "
+                                      "block", default=False)
     batch_sequences: int = quantity(unit="sequences", doc="published global batch", gt=0,
                                     default=1024)
     train_tokens: float = quantity(unit="tokens", doc="published training tokens", gt=0,
@@ -49,14 +58,13 @@ class Transformer:
     sources: dict[str, str] = attrs.field(factory=dict, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        check(self.d_model % self.heads == 0, "heads",
-              f"d_model ({self.d_model}) must be a multiple of heads, found {self.heads}")
         check(self.heads % self.kv_heads == 0, "kv_heads",
               f"heads ({self.heads}) must be a multiple of kv_heads, found {self.kv_heads}")
 
     @property
-    def d_head(self) -> int:
-        return self.d_model // self.heads
+    def attn_width(self) -> int:
+        """Width of the concatenated heads (the output projection's input)."""
+        return self.heads * self.d_head
 
     @property
     def ffn_matrices(self) -> int:
@@ -70,11 +78,16 @@ class Transformer:
     def layer_params(self) -> int:
         """Weight matrices of one block (biases ignored: < 0.1 %)."""
         h = self.d_model
-        return h * self.qkv_width + h * h + self.ffn_matrices * h * self.ffn_hidden
+        return h * self.qkv_width + self.attn_width * h + self.ffn_matrices * h * self.ffn_hidden
 
     def norm_params(self) -> int:
         """Gains (and shifts, for layer norm) of one norm layer."""
         return self.d_model * (2 if self.norm == "layernorm" else 1)
+
+    @property
+    def block_norms(self) -> int:
+        """Norm layers per block: one with a parallel block, else two."""
+        return 1 if self.parallel_block else 2
 
     def embedding_params(self) -> int:
         """Token embedding and output layer (one matrix when tied)."""
@@ -86,7 +99,7 @@ class Transformer:
     @property
     def params(self) -> int:
         """Every trained parameter: blocks (two norms each), embeddings, positions, final norm."""
-        return self.layers * (self.layer_params() + 2 * self.norm_params()) \
+        return self.layers * (self.layer_params() + self.block_norms * self.norm_params()) \
             + self.embedding_params() + self.position_params() + self.norm_params()
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,9 +145,15 @@ def _load_cached(ref: str, _stamp: int | None) -> Transformer:
     body = {k: v for k, v in raw.items() if k not in META}
     body["name"] = str(raw.get("name", path.stem))
     params = structure_params(body, _Body, path.name)
+    fields = attrs.asdict(params)
+    if fields["d_head"] is None:
+        if fields["d_model"] % fields["heads"]:
+            raise SpecError(f"{path.name}: heads: d_model ({fields['d_model']}) must be a multiple "
+                            f"of heads ({fields['heads']}), or give d_head")
+        fields["d_head"] = fields["d_model"] // fields["heads"]
     try:
-        return Transformer(**attrs.asdict(params), description=str(raw.get("description", "")),
-                           sources=dict(sources))
+        return Transformer(**fields,
+                           description=str(raw.get("description", "")), sources=dict(sources))
     except SpecValueError as exc:
         raise SpecError(f"{path.name}: {exc.field}: {exc}") from None
 
@@ -148,6 +167,7 @@ class _Body:
     d_model: int
     heads: int
     kv_heads: int | None = None
+    d_head: int | None = None
     ffn_hidden: int | None = None
     ffn_kind: Literal["gelu", "swiglu"] = "gelu"
     vocab: int
@@ -155,6 +175,8 @@ class _Body:
     tied_embeddings: bool = True
     learned_positions: bool = True
     norm: Literal["layernorm", "rmsnorm"] = "layernorm"
+    dropout: bool = False
+    parallel_block: bool = False
     batch_sequences: int = 1024
     train_tokens: float = 3.0e11
 

@@ -98,6 +98,7 @@ def _shards(model: Transformer, tp: np.ndarray) -> dict[str, np.ndarray]:
         "heads": model.heads / tp,
         "kv": np.ceil(model.kv_heads / tp),  # KV heads are replicated when tp > kv_heads
         "qkv": (model.heads / tp + 2 * np.ceil(model.kv_heads / tp)) * model.d_head,
+        "attn": model.attn_width / tp,       # concatenated heads: the out-projection's input
         "ffn": model.ffn_hidden / tp,
         "vocab": model.vocab / tp,
         "hid": model.d_model / tp,
@@ -113,75 +114,163 @@ def _act_arrays(model: Transformer) -> int:
     return 3 if model.ffn_kind == "swiglu" else 2
 
 
-def _forward_block(r: Rows, model: Transformer, sh, tokens, b, seq, phase: str,
-                   kind: int) -> None:
-    h, dh = model.d_model, model.d_head
+DROPOUT_ARRAYS, DROPOUT_OPS = 3, 2
+"""Dropout forward: read x, write y and the mask; a random draw and a multiply per element
+(assumption: counted like the elementwise layers of ``xpusim.core.layers``)."""
+DROPOUT_BWD_ARRAYS, DROPOUT_BWD_OPS = 3, 1
+CAST_ARRAYS, CAST_OPS = 3, 2
+"""fp8 cast of a 16-bit tensor: two 8-bit halves read, one 8-bit byte written; scale and
+amax per element (Transformer Engine's cast kernels)."""
+CAUSAL_BLOCK = 128
+"""FlashAttention's key block: with a causal mask the blocks above the diagonal are skipped
+and each query row attends (s + 128) / 2 keys on average (Dao 2023, FlashAttention-2 tiles
+of 128)."""
+
+
+class Options:
+    """Per-layout switches of a block's rows (arrays over layouts, broadcast):
+    ``rc`` recomputation (0 none, 1 selective, 2 full), ``sp`` sequence parallelism (norms,
+    residual adds and dropouts split over tp), ``flash`` FlashAttention (the s x s scores never
+    reach memory, causal blocks are skipped, the backward recomputes Q.K^T); ``fp8`` (one value)
+    prices the weight GEMMs' fp8 casts."""
+
+    def __init__(self, model: Transformer, nl: int, seq: int, tp, recompute, sp, flash, fp8,
+                 train: bool = True):
+        rc = np.asarray(recompute)
+        if rc.dtype == bool:
+            rc = np.where(rc, 2, 0)
+        self.rc = np.broadcast_to(rc.astype(np.int64), (nl,))
+        self.sp = np.broadcast_to(np.asarray(sp, dtype=bool), (nl,))
+        self.flash = np.broadcast_to(np.asarray(flash, dtype=bool), (nl,))
+        self.fp8 = bool(fp8)
+        self.rep = np.where(self.sp, np.asarray(tp, dtype=np.float64), 1.0)
+        self.std = (~self.flash).astype(np.float64)
+        self.fl = self.flash.astype(np.float64)
+        self.skv = np.where(self.flash, (seq + min(CAUSAL_BLOCK, seq)) / 2.0, float(seq))
+        self.dropout = model.dropout and train
+
+
+def _attention_core(r: Rows, model: Transformer, sh, b, seq, phase: str, kind: int,
+                    o: Options) -> None:
+    """Q.K^T, scale + mask + softmax (+ dropout), P.V for ``b`` sequences."""
+    dh = model.d_head
     heads = sh["heads"] * b  # one product per sequence and head
-    r.add(phase, "elementwise", tokens * h, NORM_ARRAYS, NORM_OPS, kind=kind)
+    r.add(phase, "matmul", seq, o.skv, dh, kind=kind, mult=heads)          # Q . K^T
+    r.add(phase, "elementwise", heads * seq * o.skv * o.std, 2, SOFTMAX_OPS + 1, kind=kind)
+    r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS + 1, kind=kind)
+    if o.dropout:
+        r.add(phase, "elementwise", heads * seq * o.skv * o.std, DROPOUT_ARRAYS, DROPOUT_OPS,
+              kind=kind)
+        r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, DROPOUT_OPS, kind=kind)
+    r.add(phase, "matmul", seq, dh, o.skv, kind=kind, mult=heads)          # P . V
+
+
+def _cast(r: Rows, phase: str, elements, o: Options, kind: int = KIND_NORMAL) -> None:
+    if o.fp8:
+        r.add(phase, "elementwise", elements, CAST_ARRAYS, CAST_OPS, kind=kind,
+              fmt=r.formats("mvm", phase))
+
+
+def _forward_block(r: Rows, model: Transformer, sh, tokens, b, seq, phase: str,
+                   kind: int, o: Options | None = None) -> None:
+    h = model.d_model
+    o = o or Options(model, r.nl, seq, 1, 0, False, False, False)
+    ew = tokens * h / o.rep  # a d_model-wide tensor, split over tp under sequence parallelism
+    r.add(phase, "elementwise", ew, NORM_ARRAYS, NORM_OPS, kind=kind)
+    _cast(r, phase, tokens * h, o, kind)
     r.add(phase, "mvm", tokens, sh["qkv"], h, kind=kind)
-    r.add(phase, "matmul", seq, seq, dh, kind=kind, mult=heads)            # Q . K^T
-    r.add(phase, "elementwise", heads * seq * seq, 2, SOFTMAX_OPS + 1, kind=kind)
-    r.add(phase, "matmul", seq, dh, seq, kind=kind, mult=heads)            # P . V
-    r.add(phase, "mvm", tokens, h, sh["hid"], kind=kind)                    # out-proj
-    r.add(phase, "elementwise", tokens * h, ADD_ARRAYS, ADD_OPS, kind=kind)
-    r.add(phase, "elementwise", tokens * h, NORM_ARRAYS, NORM_OPS, kind=kind)
+    _attention_core(r, model, sh, b, seq, phase, kind, o)
+    _cast(r, phase, tokens * sh["attn"], o, kind)
+    r.add(phase, "mvm", tokens, h, sh["attn"], kind=kind)                   # out-proj
+    if o.dropout:
+        r.add(phase, "elementwise", ew, DROPOUT_ARRAYS, DROPOUT_OPS, kind=kind)
+    if not model.parallel_block:
+        r.add(phase, "elementwise", ew, ADD_ARRAYS, ADD_OPS, kind=kind)
+        r.add(phase, "elementwise", ew, NORM_ARRAYS, NORM_OPS, kind=kind)
+        _cast(r, phase, tokens * h, o, kind)
     r.add(phase, "mvm", tokens, _ffn_in(model, sh), h, kind=kind)
     r.add(phase, "elementwise", tokens * sh["ffn"], _act_arrays(model), ACT_OPS, kind=kind)
+    _cast(r, phase, tokens * sh["ffn"], o, kind)
     r.add(phase, "mvm", tokens, h, sh["ffn"], kind=kind)                    # MLP out
-    r.add(phase, "elementwise", tokens * h, ADD_ARRAYS, ADD_OPS, kind=kind)
+    if o.dropout:
+        r.add(phase, "elementwise", ew, DROPOUT_ARRAYS, DROPOUT_OPS, kind=kind)
+    # residual add (a parallel block adds both branches at once: one more array)
+    r.add(phase, "elementwise", ew, ADD_ARRAYS + (1 if model.parallel_block else 0), ADD_OPS,
+          kind=kind)
 
 
 def _weight_gemms(model: Transformer, sh) -> list[tuple]:
     """(n, k) of every weight GEMM of a block: output width, input width."""
     h = model.d_model
-    return [(sh["qkv"], h), (h, sh["hid"]), (_ffn_in(model, sh), h), (h, sh["ffn"])]
+    return [(sh["qkv"], h), (h, sh["attn"]), (_ffn_in(model, sh), h), (h, sh["ffn"])]
 
 
 def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=False,
-                  backward: bool = True, seq: int | None = None) -> dict[str, np.ndarray]:
+                  backward: bool = True, seq: int | None = None, sp=False, flash=False,
+                  fp8: bool = False) -> dict[str, np.ndarray]:
     """Rows of one micro-batch of ``b`` sequences through one block (scope LAYER) and through
     the embedding + final norm + output head + loss (scope HEAD), on one tensor-parallel shard.
 
-    ``recompute`` (bool or bool array over layouts) adds a forward recompute in the backward
-    phase (rows of kind RECOMPUTE; their m is zeroed where recompute is off). ``backward=False``
-    is the local-learning what-if: no error propagation; each weight gets a local ``update``
-    from its own input and output, plus an elementwise local-signal pass.
+    ``recompute`` (bool: full or none, or an int array over layouts: 0 none, 1 selective, 2
+    full) adds the recomputed forward in the backward phase (rows of kind RECOMPUTE; their m is
+    zeroed where it is off); ``sp``, ``flash`` (bool arrays) and ``fp8`` as in ``Options``.
+    ``backward=False`` is the local-learning what-if: no error propagation; each weight gets
+    a local ``update`` from its own input and output, plus an elementwise local-signal pass.
+    With every switch off, the rows are the functional graph's (the equality test).
     """
     tp, b = np.atleast_1d(tp), np.atleast_1d(b)
-    nl = max(tp.size, b.size)
+    nl = max(tp.size, b.size, np.size(recompute), np.size(sp), np.size(flash))
     seq = seq or model.seq_len
     bf = b.astype(np.float64)
     tokens = bf * seq
     sh = _shards(model, tp)
-    h, dh = model.d_model, model.d_head
-    heads = sh["heads"] * bf
+    h = model.d_model
     r = Rows(formats, nl)
+    o = Options(model, nl, seq, tp, recompute, sp, flash, fp8)
+    ew = tokens * h / o.rep
     F, B, U = "train-forward", "train-backward", "train-update"
-    _forward_block(r, model, sh, tokens, bf, seq, F, KIND_NORMAL)
+    _forward_block(r, model, sh, tokens, bf, seq, F, KIND_NORMAL, o)
     gemms = _weight_gemms(model, sh)
     if backward:
-        rec = np.broadcast_to(np.asarray(recompute, dtype=bool), (nl,))
-        _forward_block(r, model, sh, tokens * rec, bf * rec, seq, B, KIND_RECOMPUTE)
+        full = (o.rc == 2).astype(np.float64)
+        _forward_block(r, model, sh, tokens * full, bf * full, seq, B, KIND_RECOMPUTE, o)
+        selective = ((o.rc == 1) & ~o.flash).astype(np.float64)
+        _attention_core(r, model, sh, bf * selective, seq, B, KIND_RECOMPUTE, o)
         # in the functional graph's order: MLP out, activation, MLP in, norm, out-proj,
         # attention products, QKV, norm; the two residual streams' error sums
         for _ in range(2):
-            r.add(B, "elementwise", tokens * h, ADD_ARRAYS, ADD_OPS)
+            r.add(B, "elementwise", ew, ADD_ARRAYS, ADD_OPS)
+        if o.dropout:
+            for _ in range(2):
+                r.add(B, "elementwise", ew, DROPOUT_BWD_ARRAYS, DROPOUT_BWD_OPS)
         for n, k in reversed(gemms[2:]):
+            _cast(r, B, tokens * n, o)                                    # the error, to fp8
             r.add(B, "mvm_t", tokens, k, n)
             r.add(U, "update", tokens, n, k)
         r.add(B, "elementwise", tokens * sh["ffn"], act_layer.BACKWARD_ARRAYS + (
             1 if model.ffn_kind == "swiglu" else 0), act_layer.BACKWARD_OPS
             if model.ffn_kind != "swiglu" else ACT_OPS)
         for n, k in reversed(gemms[:2]):
+            _cast(r, B, tokens * n, o)
             r.add(B, "mvm_t", tokens, k, n)
             r.add(U, "update", tokens, n, k)
-        r.add(B, "matmul", seq, seq, dh, mult=heads)                      # dP = dO . V^T
-        r.add(B, "matmul", seq, dh, seq, mult=heads)                      # dV = P^T . dO
-        r.add(B, "elementwise", heads * seq * seq, 3, SOFTMAX_OPS)
-        r.add(B, "matmul", seq, dh, seq, mult=heads)                      # dQ = dS . K
-        r.add(B, "matmul", seq, dh, seq, mult=heads)                      # dK = dS^T . Q
-        for _ in range(2):
-            r.add(B, "elementwise", tokens * h, NORM_BWD_ARRAYS, NORM_BWD_OPS)
+        heads = sh["heads"] * bf
+        dh = model.d_head
+        # FlashAttention's backward runs Q.K^T and the softmax again inside the kernel
+        r.add(B, "matmul", seq, o.skv, dh, kind=KIND_RECOMPUTE, mult=heads * o.fl)
+        r.add(B, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS + 1,
+              kind=KIND_RECOMPUTE)
+        r.add(B, "matmul", seq, o.skv, dh, mult=heads)                    # dP = dO . V^T
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dV = P^T . dO
+        r.add(B, "elementwise", heads * seq * o.skv * o.std, 3, SOFTMAX_OPS)
+        r.add(B, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS)
+        if o.dropout:
+            r.add(B, "elementwise", heads * seq * o.skv * o.std, DROPOUT_BWD_ARRAYS,
+                  DROPOUT_BWD_OPS)
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dQ = dS . K
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dK = dS^T . Q
+        for _ in range(model.block_norms):
+            r.add(B, "elementwise", ew, NORM_BWD_ARRAYS, NORM_BWD_OPS)
     else:
         r.add(U, "elementwise", tokens * h, 2, NORM_OPS)  # the local learning signal
         for n, k in gemms:
@@ -199,44 +288,96 @@ def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=Fals
     return r.stack()
 
 
-def optimizer_rows(params_per_device, formats: Formats) -> dict[str, np.ndarray]:
-    """One optimizer pass (Adam, fp32 states) over ``params_per_device`` weights, per step."""
+def optimizer_rows(params_per_device, formats: Formats, fp8: bool = False
+                   ) -> dict[str, np.ndarray]:
+    """One optimizer pass (Adam, fp32 states) over ``params_per_device`` weights, per step;
+    with ``fp8``, the updated weights cast to fp8 once per step (and transposed for the
+    backward GEMMs: two 8-bit copies written from the 16-bit read)."""
     p = np.atleast_1d(params_per_device)
     r = Rows(formats, p.size)
     r.add("train-update", "elementwise", p, OPT_ARRAYS, OPT_OPS, fmt=(OPT_BITS, "fp32"))
+    if fp8:
+        r.add("train-update", "elementwise", p, CAST_ARRAYS + 1, CAST_OPS,
+              fmt=formats("mvm", "train-forward"))
     return r.stack()
 
 
-def decode_rows(model: Transformer, formats: Formats, tp, batch, context) -> dict[str, np.ndarray]:
-    """One generated token for ``batch`` sequences attending to ``context`` cached tokens:
-    one block (LAYER) and the output head (HEAD), on one tensor-parallel shard.
+def _decode_attention(r: Rows, model: Transformer, sh, seqs, context, phase: str,
+                      flash: bool, kv_fmt: tuple[int, str] | None = None,
+                      grouped: bool = True) -> None:
+    """One new query per sequence against ``context`` cached keys and values: the query heads
+    sharing a key/value head go together (m = heads per KV head), so each product reads its
+    cached K or V once, as grouped-query decode kernels do; the scores stay on chip with
+    ``flash`` (paged/flash-decoding kernels). ``kv_fmt``: the cache's format (the products
+    read it as stored, e.g. an fp8 cache). ``grouped=False``: a kernel that reads the shared
+    K and V once per query head (multi-head decode kernels run on a GQA/MQA model)."""
+    dh = model.d_head
+    group = sh["heads"] / sh["kv"] if grouped else 1.0
+    products = (sh["kv"] if grouped else sh["heads"]) * seqs
+    r.add(phase, "matmul", group, context, dh, mult=products, fmt=kv_fmt)  # q . K^T
+    r.add(phase, "elementwise", sh["heads"] * seqs * context, 0 if flash else 2,
+          SOFTMAX_OPS + 1)
+    r.add(phase, "matmul", group, dh, context, mult=products, fmt=kv_fmt)  # p . V
 
-    The KV cache read is its own elementwise row (2 x batch x context x kv heads x d_head
-    values, one array, no arithmetic), so memory-bound backends pay for it explicitly.
-    """
+
+def decode_rows(model: Transformer, formats: Formats, tp, batch, context, *,
+                flash: bool = False, fp8: bool = False, kv_fmt: tuple[int, str] | None = None,
+                grouped_kv: bool = True) -> dict[str, np.ndarray]:
+    """One generated token for ``batch`` sequences attending to ``context`` cached tokens:
+    one block (LAYER) and the output head (HEAD), on one tensor-parallel shard. The cached
+    keys and values are read by the attention products (``_decode_attention``)."""
+    return iteration_rows(model, formats, tp, batch, context, 0.0, 1.0, flash=flash, fp8=fp8,
+                          kv_fmt=kv_fmt, grouped_kv=grouped_kv)
+
+
+def iteration_rows(model: Transformer, formats: Formats, tp, batch, context, prefill_tokens,
+                   prompt, *, flash: bool = True, fp8: bool = False,
+                   kv_fmt: tuple[int, str] | None = None,
+                   grouped_kv: bool = True) -> dict[str, np.ndarray]:
+    """One iteration of a continuously batched server: ``batch`` running sequences each
+    generate a token attending to ``context`` cached tokens, and ``prefill_tokens`` prompt
+    tokens (chunks of new requests' prompts of ``prompt`` tokens) go through the same weight
+    GEMMs (chunked prefill: m = batch + prefill_tokens), attending causally within their
+    prompts. One block (LAYER) and the output head (HEAD), on one tensor-parallel shard;
+    ``kv_fmt`` is the KV cache's format (default: the compute format)."""
     tp, batch, context = np.atleast_1d(tp), np.atleast_1d(batch), np.atleast_1d(context)
-    nl = max(tp.size, batch.size, context.size)
+    pre = np.atleast_1d(prefill_tokens).astype(np.float64)
+    prompt = np.atleast_1d(prompt).astype(np.float64)
+    nl = max(tp.size, batch.size, context.size, pre.size, prompt.size)
     sh = _shards(model, tp)
     h, dh = model.d_model, model.d_head
-    bsz = batch.astype(np.float64)
-    heads = sh["heads"] * bsz
+    dec = batch.astype(np.float64)
+    tok = dec + pre
     r = Rows(formats, nl)
+    o = Options(model, nl, 1, tp, 0, False, flash, fp8, train=False)
     P = "inference"
-    r.add(P, "elementwise", bsz * h, NORM_ARRAYS, NORM_OPS)
-    r.add(P, "mvm", bsz, sh["qkv"], h)
-    r.add(P, "elementwise", 2 * bsz * context * sh["kv"] * dh, 1, 0)        # KV-cache read
-    r.add(P, "matmul", 1, context, dh, mult=heads)                          # q . K^T
-    r.add(P, "elementwise", heads * context, 2, SOFTMAX_OPS + 1)
-    r.add(P, "matmul", 1, dh, context, mult=heads)                          # p . V
-    r.add(P, "mvm", bsz, h, sh["hid"])
-    r.add(P, "elementwise", bsz * h, ADD_ARRAYS, ADD_OPS)
-    r.add(P, "elementwise", bsz * h, NORM_ARRAYS, NORM_OPS)
-    r.add(P, "mvm", bsz, _ffn_in(model, sh), h)
-    r.add(P, "elementwise", bsz * sh["ffn"], _act_arrays(model), ACT_OPS)
-    r.add(P, "mvm", bsz, h, sh["ffn"])
-    r.add(P, "elementwise", bsz * h, ADD_ARRAYS, ADD_OPS)
-    _head_forward(r, model, sh, bsz, bsz, P)
-    r.add(P, "elementwise", bsz * sh["vocab"], 1, 3, scope=HEAD)             # sampling
+    r.add(P, "elementwise", tok * h, NORM_ARRAYS, NORM_OPS)
+    _cast(r, P, tok * h, o)
+    r.add(P, "mvm", tok, sh["qkv"], h)
+    kv_width = 2 * sh["kv"] * dh
+    r.add(P, "elementwise", tok * kv_width, 1, 0, fmt=kv_fmt)                 # append K, V
+    _decode_attention(r, model, sh, dec, context, P, flash, kv_fmt, grouped_kv)
+    # the prompt chunk: each token attends to the prompt before it (causal, on average
+    # half of it): per head, pre x prompt/2 scores
+    half = prompt / 2.0
+    r.add(P, "matmul", pre, half, dh, mult=sh["heads"])
+    r.add(P, "elementwise", sh["heads"] * pre * half, 0 if flash else 2, SOFTMAX_OPS + 1)
+    r.add(P, "matmul", pre, dh, half, mult=sh["heads"])
+    _cast(r, P, tok * sh["attn"], o)
+    r.add(P, "mvm", tok, h, sh["attn"])
+    if not model.parallel_block:
+        r.add(P, "elementwise", tok * h, ADD_ARRAYS, ADD_OPS)
+        r.add(P, "elementwise", tok * h, NORM_ARRAYS, NORM_OPS)
+        _cast(r, P, tok * h, o)
+    r.add(P, "mvm", tok, _ffn_in(model, sh), h)
+    r.add(P, "elementwise", tok * sh["ffn"], _act_arrays(model), ACT_OPS)
+    _cast(r, P, tok * sh["ffn"], o)
+    r.add(P, "mvm", tok, h, sh["ffn"])
+    r.add(P, "elementwise", tok * h, ADD_ARRAYS + (1 if model.parallel_block else 0), ADD_OPS)
+    # the running sequences and the prompts that finish this iteration are scored
+    scored = dec + pre / prompt
+    _head_forward(r, model, sh, tok, scored, P)
+    r.add(P, "elementwise", scored * sh["vocab"], 1, 3, scope=HEAD)           # sampling
     return r.stack()
 
 
@@ -250,8 +391,8 @@ def _head_forward(r: Rows, model: Transformer, sh, tokens, scored, phase: str) -
     r.add(phase, "mvm", scored, sh["vocab"], h, scope=HEAD)
 
 
-def prefill_rows(model: Transformer, formats: Formats, tp, batch, prompt: int
-                 ) -> dict[str, np.ndarray]:
+def prefill_rows(model: Transformer, formats: Formats, tp, batch, prompt: int, *,
+                 flash: bool = False, fp8: bool = False) -> dict[str, np.ndarray]:
     """The prompt of ``prompt`` tokens for ``batch`` sequences: forward only, phase inference;
     the output layer scores the last position only."""
     tp, batch = np.atleast_1d(tp), np.atleast_1d(batch)
@@ -260,7 +401,8 @@ def prefill_rows(model: Transformer, formats: Formats, tp, batch, prompt: int
     bf = batch.astype(np.float64)
     tokens = bf * prompt
     r = Rows(formats, nl)
-    _forward_block(r, model, sh, tokens, bf, prompt, "inference", KIND_NORMAL)
+    o = Options(model, nl, prompt, tp, 0, False, flash, fp8, train=False)
+    _forward_block(r, model, sh, tokens, bf, prompt, "inference", KIND_NORMAL, o)
     _head_forward(r, model, sh, tokens, bf, "inference")
     return r.stack()
 
