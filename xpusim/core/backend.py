@@ -275,7 +275,7 @@ class HardwareBackend:
                 self.xpusim_compute_kernels, self.xpusim_cost_kernels)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class _Summary:
     """``summarize(totals, params)`` bound to one spec's params (``CostModel.summarize``)."""
 
@@ -284,3 +284,6 @@ class _Summary:
 
     def __call__(self, totals: dict[str, float]) -> dict[str, float]:
         return self.fn(totals, self.params)
+
+    def __repr__(self) -> str:
+        return f"{getattr(self.fn, '__qualname__', self.fn)!r} (with the spec's params)"
