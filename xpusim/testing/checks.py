@@ -438,7 +438,8 @@ def compare_twin(name: str, twin: Any, seeds: Iterable[int] = TWIN_SEEDS) -> Non
 
 
 def check_twins_match(b: BackendUnderTest) -> None:
-    """Every kernel in the plugin's ``TWINS`` matches its NumPy twin on random inputs."""
+    """Every kernel in the plugin's ``TWINS`` (or the ``BackendInfo.twins`` it declares)
+    matches its NumPy twin on random inputs."""
     if not b.twins:
         _fail(f"backend {b.name!r}: neither its plugin module's TWINS nor BackendInfo.twins "
               f"holds a twin (TWINS = {{name: Twin(kernel, reference, make_args, rtol, atol, "
@@ -481,8 +482,8 @@ def _all_twinned(pm: Plugins) -> list[Any]:
 def check_kernels_have_twins(b: BackendUnderTest) -> None:
     """Every numba kernel handed to the core (compute kernels, cost kernel) has a twin.
 
-    A kernel shared between backends (e.g. ``xpusim.numerics`` rounding) may be twinned by any
-    registered plugin's ``TWINS``.
+    A kernel shared between backends may be twinned by any registered plugin or backend;
+    kernels of ``xpusim.numerics`` are twinned in ``xpusim.numerics.twins``.
     """
     twinned = [t.kernel for t in b.twins.values() if isinstance(t, Twin)] + _all_twinned(b.pm)
     candidates = {**{f"compute kernel {n!r}": f for n, f in b.kernels.as_dict().items()},
