@@ -516,13 +516,24 @@ def _conformance(pm: Any, backend: str) -> str:
 
 
 def method_matrix(pm: Any) -> dict[str, Any]:
-    """Each method's needs and, per backend, whether it can run there (and what is missing)."""
+    """Each method's needs and, per backend, whether it can run there (and what is missing);
+    per layer type, whether it can train it (and why not)."""
+    kinds = sorted(pm.layers)
+
+    def layer_support(m: Any) -> dict[str, dict[str, Any]]:
+        unsupported = getattr(m.factory, "unsupported", None)
+        if unsupported is None:  # a third-party rule that declares nothing
+            return {k: {"trains": None, "why": "not declared"} for k in kinds}
+        return {k: {"trains": k not in unsupported, "why": unsupported.get(k, "")}
+                for k in kinds}
+
     return {"methods": [
         {"method": mname, "needs": sorted(m.primitives), "doc": m.doc,
          "options": None if getattr(m, "options", None) is None else sorted(m.options),
          "backends": {bname: {"runs": not (m.primitives - b.primitives),
                               "missing": sorted(m.primitives - b.primitives)}
-                      for bname, b in sorted(pm.backends.items())}}
+                      for bname, b in sorted(pm.backends.items())},
+         "layers": layer_support(m)}
         for mname, m in sorted(pm.methods.items())]}
 
 
@@ -531,7 +542,8 @@ def method_matrix(pm: Any) -> dict[str, Any]:
 @out_option
 @click.pass_context
 def methods(ctx: click.Context, as_json: bool, out: Path | None) -> None:
-    """The method x backend compatibility matrix (what each method needs, what each offers)."""
+    """Which learning rule runs on which hardware (what each method needs, what each backend
+    offers) and which layer types each rule can train (and why not)."""
     check_out(out)
     data = method_matrix(_pm(ctx))
 
@@ -547,6 +559,20 @@ def methods(ctx: click.Context, as_json: bool, out: Path | None) -> None:
                      for c in m["backends"].values()]
             t.add_row(f"{m['method']} ({', '.join(m['needs'])})", *cells)
         console.print(t)
+        kinds = list(data["methods"][0]["layers"]) if data["methods"] else []
+        t = Table(title="layer type x training method (see docs/models.md)")
+        t.add_column("layer type")
+        for m in data["methods"]:
+            t.add_column(m["method"], justify="center")
+        for kind in kinds:
+            cells = [m["layers"][kind]["trains"] for m in data["methods"]]
+            t.add_row(kind, *["[green]yes[/]" if c else "[yellow]?[/]" if c is None
+                              else "[red]no[/]" for c in cells])
+        console.print(t)
+        reasons = {(m["method"], c["why"]) for m in data["methods"]
+                   for c in m["layers"].values() if c["trains"] is False}
+        for method, why in sorted(reasons):
+            console.print(f"{method}: {why}", markup=False)
 
     emit(data, as_json, out, table)
 

@@ -270,7 +270,11 @@ def study_show(db: Path, study_name: str | None, as_json: bool) -> None:
               help="Seeds per configuration  [default: 3]")
 @click.option("--epochs", type=click.IntRange(min=0), default=None,
               help="Training epochs  [default: 10]")
-@click.option("--model", default=None, help="Model  [default: mlp:64-32-10]")
+@click.option("--model", "models", multiple=True, metavar="MODEL",
+              help="Models to compare; repeatable  [default: mlp:64-32-10 and "
+                   "cnn:c8k3-m2-d32]")
+@click.option("--dataset", default="digits", show_default=True,
+              help="Data set every run trains on (see docs/datasets.md).")
 @click.option("--hardware", multiple=True, metavar="SPEC",
               help="Specs to compare (default: one per backend); repeatable.")
 @click.option("--method", "methods", multiple=True, metavar="METHOD",
@@ -286,13 +290,15 @@ def study_show(db: Path, study_name: str | None, as_json: bool) -> None:
 @json_flag
 @click.pass_context
 def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
-            epochs: int | None, model: str | None, hardware: tuple[str, ...],
+            epochs: int | None, models: tuple[str, ...], dataset: str,
+            hardware: tuple[str, ...],
             methods: tuple[str, ...], executor: str, scheduler: str | None,
             workers: int | None, retry_failed: bool, quiet: bool, as_json: bool) -> None:
-    """Compare every hardware class with the methods it supports on digits; write a report.
+    """Compare every hardware class with the methods it supports; write a report.
 
-    One representative spec per registered backend x every method it can run, 3 seeds:
-    accuracy, training energy and money, lifetime cost with break-even points.
+    One representative spec per registered backend x every method it can run x each model
+    (an MLP and a small CNN on digits by default), 3 seeds: accuracy, training energy and
+    money, lifetime cost with break-even points.
     """
     from ..outputs import check_folder
     from . import default
@@ -302,7 +308,8 @@ def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
     plugins = _plugins(ctx)
     s = default.default_study(plugins=plugins, seeds=seeds or default.SEEDS,
                               epochs=default.EPOCHS if epochs is None else epochs,
-                              model=model or default.MODEL, hardware=hardware, methods=methods)
+                              models=models or default.MODELS, dataset=dataset,
+                              hardware=hardware, methods=methods)
     db = db or out / "compare.sqlite"
     if scheduler and executor == "local":
         executor = "dask"
@@ -312,7 +319,7 @@ def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
         _print_plan(s, _console(stderr=True), db)
     _execute(s, db, executor, scheduler, workers, retry_failed, quiet or as_json)
     path = write_report(db, out, study=s.name, title="xpusim compare: hardware x learning rule "
-                        "on digits")
+                        f"on {dataset}")
     if as_json:
         _emit_summary(db, s.name)
     click.echo(f"report written to {path}", err=as_json)

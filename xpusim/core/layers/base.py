@@ -86,8 +86,7 @@ class Layer:
 
     def init(self, slot: int, matrix: Matrix, rng: np.random.Generator) -> np.ndarray:
         """Initial weights of ``matrix`` (He-normal: std sqrt(2 / fan_in))."""
-        w = rng.standard_normal((matrix.fan_in, matrix.fan_out)).astype(np.float32)
-        return w * np.float32(np.sqrt(2.0 / matrix.fan_in))
+        return initial_weights("he", matrix, rng)
 
     def macs(self, shapes: Sequence[Shape]) -> int:
         """Multiply-accumulates of one sample's forward pass (for the model summary)."""
@@ -113,6 +112,22 @@ class Layer:
         """The (M x fan_in) matrix product ``slot`` took in the last forward pass (patches
         for conv): what a local rule updates that matrix with."""
         raise NotImplementedError(f"{self.kind} layers hold no weight matrices")
+
+
+INITS = ("he", "glorot", "uniform")
+"""Weight initialisations: He-normal (std sqrt(2 / fan_in), He et al. 2015), Glorot-normal
+(std sqrt(2 / (fan_in + fan_out)), Glorot & Bengio 2010), and ``uniform`` on
+±1/sqrt(fan_in), PyTorch's default for linear and conv layers (Kaiming-uniform, a = sqrt 5)."""
+
+
+def initial_weights(kind: str, matrix: Matrix, rng: np.random.Generator) -> np.ndarray:
+    """A fan_in x fan_out float32 matrix drawn from ``rng`` for initialisation ``kind``."""
+    k, n = matrix.fan_in, matrix.fan_out
+    if kind == "uniform":
+        bound = np.float32(1.0 / np.sqrt(k))
+        return (rng.random((k, n), dtype=np.float32) * 2 - 1) * bound
+    gain = 2.0 / k if kind == "he" else 2.0 / (k + n)
+    return rng.standard_normal((k, n)).astype(np.float32) * np.float32(np.sqrt(gain))
 
 
 def held(cache: Any) -> list[np.ndarray]:

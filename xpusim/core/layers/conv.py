@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Layer, Matrix, Ops, Shape
+from .base import Layer, Matrix, Ops, Shape, initial_weights
 
 
 def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -63,6 +63,10 @@ class Conv2d(Layer):
     stride: int = 1
     padding: int = 0
     bias: bool = True
+    init_kind: Literal["he", "glorot", "uniform"] = "he"
+
+    def init(self, slot: int, matrix: Matrix, rng: np.random.Generator) -> np.ndarray:
+        return initial_weights(self.init_kind, matrix, rng)
 
     def out_shape(self, shapes: Sequence[Shape]) -> Shape:
         c, h, w = shapes[0]

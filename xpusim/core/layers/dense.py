@@ -9,18 +9,18 @@ from typing import Any, ClassVar, Literal
 import attrs
 import numpy as np
 
-from .base import Layer, Matrix, Ops, Shape
+from .base import Layer, Matrix, Ops, Shape, initial_weights
 
 
 @attrs.frozen
 class Dense(Layer):
-    """``units`` outputs; the weight matrix is (last input axis) x ``units``; ``init`` is
-    He-normal (relu nets) or Glorot-normal."""
+    """``units`` outputs; the weight matrix is (last input axis) x ``units``; ``init_kind``
+    one of ``base.INITS``."""
 
     kind: ClassVar[str] = "dense"
     units: int
     bias: bool = True
-    init_kind: Literal["he", "glorot"] = "he"
+    init_kind: Literal["he", "glorot", "uniform"] = "he"
 
     def out_shape(self, shapes: Sequence[Shape]) -> Shape:
         return (*shapes[0][:-1], self.units)
@@ -29,9 +29,7 @@ class Dense(Layer):
         return (Matrix(shapes[0][-1], self.units, self.bias),)
 
     def init(self, slot: int, matrix: Matrix, rng: np.random.Generator) -> np.ndarray:
-        k, n = matrix.fan_in, matrix.fan_out
-        gain = 2.0 / k if self.init_kind == "he" else 2.0 / (k + n)
-        return rng.standard_normal((k, n)).astype(np.float32) * np.float32(np.sqrt(gain))
+        return initial_weights(self.init_kind, matrix, rng)
 
     def macs(self, shapes: Sequence[Shape]) -> int:
         return math.prod(shapes[0]) * self.units

@@ -58,6 +58,11 @@ class ForwardForward(TrainingMethod):
 
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
+    unsupported = {kind: "forward-forward is defined for a chain of dense layers (Hinton 2022): "
+                         "each layer's goodness is the sum of squares of its whole output"
+                   for kind in ("conv2d", "pool", "global-avg-pool", "add", "layernorm",
+                                "batchnorm", "embedding", "positions", "attention", "tokens",
+                                "softmax", "swiglu")}
     #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; one layer's input and output at a time (positive, then "
              "negative pass)")

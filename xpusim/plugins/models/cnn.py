@@ -16,6 +16,7 @@ SPEC is a dash-separated list of layers (docs/models.md):
 
 The model's activation (``relu``, or ``:tanh`` / ``:gelu`` / ``:sigmoid`` after SPEC) follows
 every conv and dense layer except the last; after a following ``bn`` when there is one.
+Weights start uniform on ±1/sqrt(fan_in) (PyTorch's default); residual blocks He-normal.
 Example: ``cnn:c32k3-c32k3-m2-d64`` (conv-conv-pool, then a hidden dense layer of 64).
 """
 
@@ -28,6 +29,9 @@ from xpusim.core.graph import Graph, GraphBuilder
 from xpusim.core.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Conv2d, Dense,
                                 Flatten, GlobalAvgPool, Pool2d)
 from xpusim.core.registry import DataShape
+
+INIT = "uniform"
+"""Conv and dense weights start uniform on ±1/sqrt(fan_in), as PyTorch's layers do."""
 
 TOKENS = {
     "conv": re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?"),
@@ -77,7 +81,7 @@ def build_cnn(name: str, spec: str, data: DataShape, act: str = "relu") -> Graph
             s = int(m[3]) if m[3] else 1
             p = int(m[4]) if m[4] is not None else k // 2
             _positive(name, tok, f, k, s)
-            b.add(Conv2d(f, k, s, p))
+            b.add(Conv2d(f, k, s, p, init_kind=INIT))
             if nxt != "bn":
                 b.add(Activation(act))
         elif m := TOKENS["res"].fullmatch(tok):
@@ -105,7 +109,7 @@ def build_cnn(name: str, spec: str, data: DataShape, act: str = "relu") -> Graph
                 b.add(Flatten())
                 flat = True
             _positive(name, tok, int(m[1]))
-            b.add(Dense(int(m[1])))
+            b.add(Dense(int(m[1]), init_kind=INIT))
             if not last and nxt != "bn":
                 b.add(Activation(act))
         else:

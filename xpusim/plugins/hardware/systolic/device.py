@@ -104,17 +104,36 @@ class SystolicDevice(Device):
         return self._requantize(y, self.nx.outputs)
 
     def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
-        """Products of two activations on the array, one per leading index: both operands
-        quantized per tensor to the format ``operand_format`` names, accumulated as ``_mvm``
-        does, the result requantized to ``outputs`` in the forward phases."""
+        """Products of two activations on the array (attention): each operand tensor quantized
+        per tensor to the format ``operand_format`` names (one scale for the whole batch of
+        products, as the array's activation path scales a tensor), exact integer accumulation
+        (saturating per fold when a fold could overflow the accumulator), the result
+        requantized to ``outputs`` in the forward phases."""
         fmt = self.operand_format("matmul", phase)[1]
-        out = np.empty((*a.shape[:-1], b.shape[-1]), np.float32)
-        for idx in np.ndindex(*a.shape[:-2]):
-            aq = self._q(a[idx], fmt, symmetric=self.nx.symmetric)
-            bq = self._q(b[idx], fmt)
-            y = quant.gemm(aq, bq, self.kernels, self.fold, self.acc_bits)
-            out[idx] = self._requantize(y, self.nx.outputs) if phase in FORWARD_PHASES else y
-        return out
+        lead, (m, k), n = a.shape[:-2], a.shape[-2:], b.shape[-1]
+        aq = self._q(a.reshape(-1, k), fmt, symmetric=self.nx.symmetric)
+        bq = self._q(np.ascontiguousarray(np.swapaxes(b, -1, -2)).reshape(-1, k), fmt)
+        ca = aq.codes.reshape(*lead, m, k)
+        cb = np.swapaxes(bq.codes.reshape(*lead, n, k), -1, -2)
+        scale = np.float64(aq.scale[0]) * np.float64(bq.scale[0])
+        if fmt in FLOAT_BITS:
+            y = np.matmul(ca, cb).astype(np.float64) * scale
+        elif k * aq.max_code * bq.max_code < 2.0 ** (self.acc_bits - 1):
+            # no sum of k products can leave the accumulator's range: exact in float64
+            y = np.matmul(ca.astype(np.float64), cb.astype(np.float64)) * scale
+        else:
+            y = np.empty((*lead, m, n))
+            for idx in np.ndindex(*lead):
+                y[idx] = quant.gemm(quant.QTensor(np.ascontiguousarray(ca[idx]), aq.scale[:k],
+                                                  fmt, aq.max_code),
+                                    quant.QTensor(np.ascontiguousarray(cb[idx]),
+                                                  np.full(n, bq.scale[0], np.float32), fmt,
+                                                  bq.max_code),
+                                    self.kernels, self.fold, self.acc_bits)
+        y = y.astype(np.float32)
+        if phase in FORWARD_PHASES:
+            y = self._requantize(y.reshape(-1, n), self.nx.outputs).reshape(y.shape)
+        return y
 
     def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
         w = self.stored[layer]
