@@ -30,6 +30,15 @@ Implement a hook as a module-level function with the same name, marked with
 the `xpusim` entry-point group (`[project.entry-points.xpusim]` in `pyproject.toml`) or pass
 it with `xpusim --plugin MODULE` / `get_plugin_manager(extra=[...])`.
 
+A hardware backend rarely writes its four hooks by hand: `xpusim.core.HardwareBackend`
+declares the backend once (parameters, device, primitives, compute kernels, cost kernel and
+its `ParamVector`, components, capabilities, formats) and `BACKEND.hooks()` returns
+`xpusim_register_backends`, `xpusim_spec_dirs`, `xpusim_compute_kernels` and
+`xpusim_cost_kernels`, to bind under those names at module level (the
+[plugin tutorial](tutorials/write-a-hardware-plugin.md) does). Kernels may be handed over as
+`"package.module:name"` references (`KernelSet`, `CostModel.price`): they are imported when
+first used, so registering a backend and listing specs and plugins import no numba.
+
 - **Register hooks** return lists of plain records; the core flattens them and rejects a name
   registered twice, naming both plugins.
 - **Kernel hooks** are `firstresult`: return `None` for a spec that is not yours. Built-in

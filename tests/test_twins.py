@@ -1,4 +1,5 @@
-"""Every numba kernel of every built-in backend matches its NumPy reference twin."""
+"""Every numba kernel of every built-in backend (and every kernel ``xpusim.numerics`` shares)
+matches its NumPy reference twin."""
 
 from __future__ import annotations
 
@@ -8,13 +9,30 @@ import importlib
 import numpy as np
 import pytest
 
+from xpusim.core.kernels import load
+from xpusim.core.plugins import get_plugin_manager
+from xpusim.numerics.twins import TWINS as NUMERICS_TWINS
 from xpusim.plugins import BUILTINS
 
-CASES = []
-for modname in BUILTINS:
-    module = importlib.import_module(modname)
-    for name, twin in getattr(module, "TWINS", {}).items():
-        CASES.append(pytest.param(twin, id=f"{modname.rsplit('.', 1)[-1]}-{name}"))
+PM = get_plugin_manager(autoload=False)
+
+
+def builtin_twins() -> dict[str, dict]:
+    """Twins by owner: each built-in plugin module's ``TWINS``, each built-in backend's
+    declared ``BackendInfo.twins``, and ``xpusim.numerics``'."""
+    tables = {"numerics": dict(NUMERICS_TWINS)}
+    for modname in BUILTINS:
+        twins = getattr(importlib.import_module(modname), "TWINS", None)
+        if twins:
+            tables[modname.rsplit(".", 1)[-1]] = dict(twins)
+    for name, info in PM.backends.items():
+        if info.twins is not None:
+            tables.setdefault(name, {}).update(load(info.twins))
+    return tables
+
+
+CASES = [pytest.param(twin, id=f"{owner}-{name}")
+         for owner, twins in builtin_twins().items() for name, twin in twins.items()]
 
 
 def _compare(a, b, twin):
@@ -47,8 +65,8 @@ def test_kernel_matches_twin(twin, seed):
             _compare(a, b, twin)
 
 
-def test_every_backend_exports_twins():
-    backends = [m for m in BUILTINS if ".hardware." in m]
-    assert backends
-    for modname in backends:
-        assert getattr(importlib.import_module(modname), "TWINS", None), modname
+def test_every_backend_has_twins():
+    tables = builtin_twins()
+    assert {"analog", "gpu", "neuromorphic", "systolic"} <= set(PM.backends)
+    for name in PM.backends:
+        assert tables.get(name), name

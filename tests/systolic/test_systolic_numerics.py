@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xpusim.core.specs import SpecError
-from xpusim.numerics.formats import to_format
+from xpusim.numerics.formats import FLOAT_FORMATS, to_format
 from xpusim.plugins.hardware.systolic import quant
 from xpusim.plugins.hardware.systolic.compute import exact_chunk
 
@@ -115,7 +115,7 @@ def test_float_operands_use_the_shared_rounding_kernels(pm, fmt):
     dev.place(0, w)
     got = dev.mvm(0, x, "inference")
     if fmt.startswith("fp8"):  # per-tensor scaled into range, as fp8 recipes do
-        f = quant.FLOAT_FORMATS[fmt].max_finite
+        f = FLOAT_FORMATS[fmt].max_finite
         sx, sw = np.abs(x).max() / f, np.abs(w).max() / f
         y = (to_format(x / sx, fmt) @ to_format(w / sw, fmt)) * (sx * sw)
         sy = np.abs(y).max() / f

@@ -18,6 +18,8 @@ _WHERE = {
     "Trace": "trace", "BackendInfo": "registry", "DatasetInfo": "registry",
     "DataShape": "registry",
     "MethodInfo": "registry", "ModelInfo": "registry",
+    "HardwareBackend": "backend", "ParamVector": "backend", "si_factor": "backend",
+    "MasterWeightsDevice": "device", "load": "kernels",
     **{name: "errors" for name in ("CostError", "IncompatibleError", "PluginError",
                                    "RunDiverged", "SpecError", "UnknownNameError",
                                    "XpusimError")},

@@ -184,3 +184,51 @@ class Device:
         if primitive not in self.primitives:
             raise IncompatibleError(f"spec {self.spec.name!r} (backend {self.spec.backend!r}) "
                                     f"does not support primitive {primitive!r}")
+
+
+class MasterWeightsDevice(Device):
+    """A device whose products use the weights as the hardware holds them, while fp32 master
+    weights stay in digital memory for the optimizer (quantized arrays, programmed meshes).
+
+    A backend says what the hardware holds (``_program``: e.g. the weights quantized) and how
+    it computes a product with that (``_product(x, w)``, ``w`` the held k x n weights or their
+    transpose). An update runs the run's digital optimizer on the master copy, records it, and
+    programs the hardware again (the backend's ``update`` rows price that).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.master: dict[int, np.ndarray] = {}
+        #: the weights as the hardware holds them (what ``weights()`` reads)
+        self.held: dict[int, np.ndarray] = {}
+
+    def _program(self, layer: int, w: np.ndarray) -> np.ndarray:
+        """The weights ``w`` (k x n, fp32) as the hardware holds them after programming."""
+        raise NotImplementedError
+
+    def _product(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``x @ w`` as the hardware computes it, ``w`` a held weight matrix (or its transpose)."""
+        raise NotImplementedError
+
+    def _write(self, layer: int, w: np.ndarray) -> None:
+        self.master[layer] = w.copy()
+        self.held[layer] = self._program(layer, self.master[layer])
+
+    def _read(self, layer: int) -> np.ndarray:
+        return self.held[layer].copy()
+
+    def _mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
+        return self._product(x, self.held[layer])
+
+    def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
+        return self._product(e, np.ascontiguousarray(self.held[layer].T))
+
+    def _update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
+                decay: np.ndarray | None, phase: str) -> None:
+        w = self.master[layer]
+        d = pre.T @ post
+        if decay is not None:
+            d = d - w * decay[None, :]
+        self.master[layer] = w + self.optimizer.step(layer, d.astype(np.float32), lr)
+        self.held[layer] = self._program(layer, self.master[layer])
+        self.record_optimizer(layer, w.size, phase)

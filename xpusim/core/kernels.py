@@ -6,6 +6,7 @@ Both are resolved once per run through the firstresult hooks ``xpusim_compute_ke
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -13,34 +14,66 @@ from typing import Any
 import attrs
 import numpy as np
 
+from .errors import PluginError
+
+
+def load(ref: Any) -> Any:
+    """``ref`` itself, or the object a ``"package.module:name"`` reference names.
+
+    Kernels may be handed to the core by where they live, so that registering a backend,
+    loading its specs or listing who supplies its kernels imports no numba (about 0.3 s);
+    the module is imported when a kernel is first used.
+    """
+    if not isinstance(ref, str):
+        return ref
+    module, sep, name = ref.partition(":")
+    if not (sep and module and name):
+        raise PluginError(f"kernel reference {ref!r}: expected 'package.module:name'")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"kernel reference {ref!r} cannot be loaded: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    return obj
+
 
 class KernelSet:
     """Named compute kernels (usually numba ``@njit`` functions) for one spec.
 
-    Read them as attributes (``kernels.mvm``) or by name (``kernels["mvm"]``). To override one
-    kernel of an existing backend, return ``base.replace(adc=my_adc)`` from a ``tryfirst`` hook.
-    ``provider`` names the plugin that returned the set and ``provider_of(name)`` the plugin
-    that supplied each kernel (both filled in by the plugin manager).
+    Read them as attributes (``kernels.mvm``) or by name (``kernels["mvm"]``). A kernel may be
+    given as a ``"package.module:name"`` reference, loaded when it is first read (see
+    ``load``). To override one kernel of an existing backend, return
+    ``base.replace(adc=my_adc)`` from a ``tryfirst`` hook. ``provider`` names the plugin that
+    returned the set and ``provider_of(name)`` the plugin that supplied each kernel (both
+    filled in by the plugin manager).
     """
 
-    __slots__ = ("_kernels", "_providers", "provider")
+    __slots__ = ("_kernels", "_loaded", "_providers", "provider")
 
     def __init__(self, provider: str = "", providers: Mapping[str, str] | None = None,
-                 **kernels: Callable[..., Any]):
+                 **kernels: Callable[..., Any] | str):
         object.__setattr__(self, "_kernels", MappingProxyType(dict(kernels)))
+        object.__setattr__(self, "_loaded", {})
         object.__setattr__(self, "_providers", MappingProxyType(
             {name: (providers or {}).get(name, "") for name in kernels}))
         object.__setattr__(self, "provider", provider)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
-            return self._kernels[name]
+            return self[name]
         except KeyError:
             raise AttributeError(f"kernel set has no kernel {name!r} "
                                  f"(has: {', '.join(sorted(self._kernels))})") from None
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        return self._kernels[name]
+        loaded = self._loaded.get(name)
+        if loaded is None:
+            loaded = self._loaded[name] = load(self._kernels[name])
+        return loaded
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("KernelSet is immutable; use .replace(...)")
@@ -53,13 +86,18 @@ class KernelSet:
         return tuple(sorted(self._kernels))
 
     def as_dict(self) -> Mapping[str, Callable[..., Any]]:
+        """Every kernel by name (references loaded)."""
+        return MappingProxyType({name: self[name] for name in self._kernels})
+
+    def refs(self) -> Mapping[str, Callable[..., Any] | str]:
+        """Every kernel by name as given: functions, or references not loaded yet."""
         return self._kernels
 
     def provider_of(self, name: str) -> str:
         """The plugin that supplied kernel ``name``."""
         return self._providers[name]
 
-    def replace(self, **kernels: Callable[..., Any]) -> KernelSet:
+    def replace(self, **kernels: Callable[..., Any] | str) -> KernelSet:
         """A copy with some kernels swapped (what an override plugin returns)."""
         providers = {**self._providers, **{name: "" for name in kernels}}
         return KernelSet(self.provider, providers, **{**self._kernels, **kernels})
@@ -93,7 +131,8 @@ class CostModel:
     """A backend's pricing of a trace on one spec.
 
     Attributes:
-        price: the cost kernel (see ``PriceKernel``).
+        price: the cost kernel (see ``PriceKernel``), or a ``"package.module:name"``
+            reference to it, loaded on first use (see ``load``).
         params: the spec's numbers as a float64 vector, in the order ``price`` expects.
         components: names of the dynamic energy columns ``price`` fills.
         extras: names of the counter columns ``price`` fills (units in the names).
@@ -105,7 +144,7 @@ class CostModel:
             from summed ``extras`` plus ``time_s`` and ``energy_j``, for ``xpusim price``.
     """
 
-    price: PriceKernel
+    _price: PriceKernel | str = attrs.field(alias="price")
     params: np.ndarray = attrs.field(converter=lambda a: np.ascontiguousarray(a, dtype=np.float64))
     components: tuple[str, ...] = attrs.field(converter=tuple)
     extras: tuple[str, ...] = attrs.field(converter=tuple, default=())
@@ -114,6 +153,11 @@ class CostModel:
     boundary: str = "device"
     provider: str = ""
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+
+    @property
+    def price(self) -> PriceKernel:
+        """The cost kernel (its module imported now if it was given by reference)."""
+        return load(self._price)
 
 
 @attrs.frozen

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata as md
 import importlib.util
 import os
 import sys
@@ -391,6 +390,8 @@ def get_plugin_manager(extra: Iterable[str | ModuleType] = (),
     if autoload is None:
         autoload = os.environ.get("XPUSIM_DISABLE_PLUGIN_AUTOLOAD", "") not in ("1", "true")
     if autoload:
+        import importlib.metadata as md  # only when entry points are read
+
         for ep in md.entry_points(group=ENTRY_POINT_GROUP):
             dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "?"
             if pm.has_plugin(ep.name):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,6 +29,9 @@ class BackendInfo:
             registered by the plugin manager (a format defined twice must agree).
         capabilities: ``f(spec) -> Capabilities``: memory, peak rate per format, on-chip
             weight capacity of one device of that spec (what estimates may rely on).
+        twins: its kernels' twins for the conformance suite: a ``{name: Twin}`` mapping or a
+            ``"package.module:NAME"`` reference to one, loaded only when checked (the suite
+            also reads ``TWINS`` of the plugin module that registers the backend).
     """
 
     name: str
@@ -40,6 +43,7 @@ class BackendInfo:
         default=None, converter=lambda o: None if o is None else frozenset(o))
     formats: tuple[Format, ...] = attrs.field(default=(), converter=tuple)
     capabilities: Callable[[Spec], Capabilities] | None = None
+    twins: Mapping[str, Any] | str | None = None
 
 
 @attrs.frozen

@@ -30,6 +30,10 @@ product, ``count`` products."""
 
 PHASE = {name: i for i, name in enumerate(PHASES)}
 PRIMITIVE = {name: i for i, name in enumerate(PRIMITIVES)}
+P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
+P_ELEMENTWISE, P_REDUCE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"]
+P_WRITE, P_MATMUL = PRIMITIVE["write"], PRIMITIVE["matmul"]
+"""Primitive codes as the trace's ``primitive`` column holds them (constants for kernels)."""
 GEMM_PRIMITIVES: tuple[str, ...] = ("mvm", "mvm_t", "update", "matmul")
 """Primitives that are (m x k).(k x n) products: their MACs are m x n x k x count."""
 

@@ -125,3 +125,15 @@ def fill_normal(key, out):
     for s in np.flatnonzero(mag >= gauss.KI[idx]):
         x[s] = _slow_normal(int(h[s]), gauss.KI, gauss.WI, gauss.FI)
     out.reshape(-1)[...] = x
+
+
+def quantize_uniform(x, out, bits, scale):
+    """Twin of ``uniform.quantize``, vectorised."""
+    levels = 2.0 ** (bits - 1) - 1.0
+    if scale <= 0.0:
+        out[...] = 0.0
+        return
+    v = x.astype(np.float64) / scale * levels
+    a = np.minimum(np.floor(np.abs(v) + 0.5), levels)
+    r = np.where(np.isnan(v), 0.0, np.where(v >= 0, a, -a))
+    out[...] = (r / levels * scale).astype(np.float32)

@@ -14,8 +14,9 @@ Use it from a plugin's tests (opt-in, like pytest's ``pytester``)::
 
 or in one call, ``check_backend("photonic")``, which raises the first failure. The fixtures
 ``xpusim_pm``, ``tiny_trace``, ``tiny_run`` and ``hook_recorder`` come with the pytest plugin;
-``run_checks(plugins, name)`` is what ``xpusim plugins --check`` runs. Nothing here needs
-pytest except the decorator and the fixtures.
+``run_checks(plugins, name)`` is what ``xpusim plugins --check`` runs. ``price_twin`` and
+``TraceRows`` shorten the twin of a cost kernel. Nothing here needs pytest except the
+decorator and the fixtures.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .checks import (BACKEND_CHECKS, METHOD_CHECKS, BackendUnderTest, CheckResul
                      ConformanceError, MethodUnderTest, check_backend, check_method,
                      compare_twin, parametrize_with_checks, run_checks)
 from .template import spec_template
+from .twins import TraceRows, jitter, price_args, price_twin, spec_params
 
 try:  # the pytest plugin part: only when pytest is installed
     import pytest as _pytest
@@ -41,5 +43,6 @@ if _pytest is not None:
 __all__ = [
     "BACKEND_CHECKS", "METHOD_CHECKS", "BackendUnderTest", "CheckResult", "CheckSkipped",
     "ConformanceError", "MethodUnderTest", "check_backend", "check_method", "compare_twin",
-    "parametrize_with_checks", "run_checks", "spec_template",
+    "parametrize_with_checks", "run_checks", "spec_template", "TraceRows", "jitter",
+    "price_args", "price_twin", "spec_params",
 ]

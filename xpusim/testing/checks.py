@@ -29,7 +29,7 @@ import numpy as np
 from xpusim import hookimpl
 from xpusim.core.device import Device
 from xpusim.core.errors import IncompatibleError, SpecError, XpusimError
-from xpusim.core.kernels import CostModel, KernelSet, Twin
+from xpusim.core.kernels import CostModel, KernelSet, Twin, load
 from xpusim.core.ledger import price
 from xpusim.core.pricing import price_columns
 from xpusim.core.plugins import Plugins, get_plugin_manager
@@ -185,10 +185,12 @@ class BackendUnderTest(_Target):
 
     @cached_property
     def twins(self) -> dict[str, Any]:
-        """``TWINS`` of the plugin module(s) that register this backend."""
+        """``TWINS`` of the plugin module(s) that register this backend, and the twins its
+        ``BackendInfo`` declares."""
         twins: dict[str, Any] = {}
         for plugin in self.owners:
             twins.update(getattr(plugin, "TWINS", None) or {})
+        twins.update(declared_twins(self.info))
         return twins
 
     @cached_property
@@ -436,10 +438,12 @@ def compare_twin(name: str, twin: Any, seeds: Iterable[int] = TWIN_SEEDS) -> Non
 
 
 def check_twins_match(b: BackendUnderTest) -> None:
-    """Every kernel in the plugin's ``TWINS`` matches its NumPy twin on random inputs."""
+    """Every kernel in the plugin's ``TWINS`` (or the ``BackendInfo.twins`` it declares)
+    matches its NumPy twin on random inputs."""
     if not b.twins:
-        _fail(f"backend {b.name!r}: its plugin module exports no TWINS "
-              f"(TWINS = {{name: Twin(kernel, reference, make_args, rtol, atol, why)}})")
+        _fail(f"backend {b.name!r}: neither its plugin module's TWINS nor BackendInfo.twins "
+              f"holds a twin (TWINS = {{name: Twin(kernel, reference, make_args, rtol, atol, "
+              f"why)}})")
     for name, twin in b.twins.items():
         compare_twin(name, twin)
 
@@ -448,21 +452,38 @@ def _same_kernel(a: Any, b: Any) -> bool:
     return a is b or getattr(a, "py_func", a) is getattr(b, "py_func", b)
 
 
+def declared_twins(info: BackendInfo) -> Mapping[str, Any]:
+    """The twins ``info.twins`` names (a mapping, or a reference loaded now)."""
+    if info.twins is None:
+        return {}
+    twins = load(info.twins)
+    if not isinstance(twins, Mapping):
+        _fail(f"backend {info.name!r}: BackendInfo.twins must be a {{name: Twin}} mapping or "
+              f"a reference to one, found {type(twins).__name__}")
+    return twins
+
+
 def _all_twinned(pm: Plugins) -> list[Any]:
-    """Kernels with a Twin in the ``TWINS`` of any registered plugin (shared kernels count)."""
-    kernels = []
-    for _name, plugin in pm.pm.list_name_plugin():
-        twins = getattr(plugin, "TWINS", None)
-        if isinstance(twins, Mapping):
-            kernels += [t.kernel for t in twins.values() if isinstance(t, Twin)]
-    return kernels
+    """Kernels with a Twin in the ``TWINS`` of any registered plugin or backend, or of
+    ``xpusim.numerics`` (shared kernels count)."""
+    from xpusim.numerics.twins import TWINS as NUMERICS_TWINS
+
+    tables: list[Any] = [NUMERICS_TWINS]
+    tables += [getattr(plugin, "TWINS", None) for _name, plugin in pm.pm.list_name_plugin()]
+    for info in pm.backends.values():
+        try:
+            tables.append(declared_twins(info))
+        except ConformanceError:
+            continue  # that backend's own check reports it
+    return [t.kernel for twins in tables if isinstance(twins, Mapping)
+            for t in twins.values() if isinstance(t, Twin)]
 
 
 def check_kernels_have_twins(b: BackendUnderTest) -> None:
     """Every numba kernel handed to the core (compute kernels, cost kernel) has a twin.
 
-    A kernel shared between backends (e.g. ``xpusim.numerics`` rounding) may be twinned by any
-    registered plugin's ``TWINS``.
+    A kernel shared between backends may be twinned by any registered plugin or backend;
+    kernels of ``xpusim.numerics`` are twinned in ``xpusim.numerics.twins``.
     """
     twinned = [t.kernel for t in b.twins.values() if isinstance(t, Twin)] + _all_twinned(b.pm)
     candidates = {**{f"compute kernel {n!r}": f for n, f in b.kernels.as_dict().items()},

@@ -1,48 +1,38 @@
 """xpusim-photonic: a photonic MVM accelerator backend (MZI mesh tiles, DAC/ADC, lasers)."""
 
-from pathlib import Path
-
-from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, Format, KernelSet
+from xpusim.core import Capabilities, Format, HardwareBackend
 from xpusim.numerics.standard import STANDARD
 
-from . import compute, cost, params
 from .device import PhotonicDevice
-from .twins import TWINS  # noqa: F401  (kernel/twin pairs: the conformance suite checks them)
+from .params import COST_PARAMS, PhotonicParams
 
-BACKEND = "photonic"
-PHOTONIC = Format("photonic", None, "device", "optical amplitudes set by DACs, read by ADCs")
 __version__ = "0.1.0"
+PHOTONIC = Format("photonic", None, "device", "optical amplitudes set by DACs, read by ADCs")
 
 
-@hookimpl
-def xpusim_register_backends():
-    return [BackendInfo(BACKEND, params=params.PhotonicParams, device=PhotonicDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
-                        doc="photonic MZI-mesh MVM tiles: DAC/ADC quantization, read noise, "
-                            "thermal phase programming",
-                        formats=(PHOTONIC, *STANDARD), capabilities=cost.capabilities)]
+def capabilities(spec):
+    """Weights the tiles hold and the peak rate: every tile taking one input vector per
+    symbol (rows x cols MACs each, 2 ops per MAC); digital products at the digital rate."""
+    mesh = spec.params.mesh
+    weights = mesh.tiles * mesh.rows * mesh.cols
+    return Capabilities(peak_ops_per_s={"photonic": 2.0 * weights * mesh.symbol_rate_ghz * 1e9,
+                                        "fp32": 2.0 * spec.params.digital.gops * 1e9},
+                        weight_capacity=weights)
 
 
-@hookimpl
-def xpusim_spec_dirs():
-    return [Path(__file__).resolve().parent / "specs"]
-
-
-@hookimpl(trylast=True)
-def xpusim_compute_kernels(spec):
-    if spec.backend != BACKEND:
-        return None
-    return KernelSet(quantize=compute.quantize, noisy_product=compute.noisy_product)
-
-
-@hookimpl(trylast=True)
-def xpusim_cost_kernels(spec):
-    if spec.backend != BACKEND:
-        return None
-    p = spec.params
-    return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
-                     extras=cost.EXTRAS, static_power_w=p.static_power_w,
-                     price_usd_per_hour=p.price_usd_per_hour,
-                     boundary="chip: mesh tiles, converters, lasers, on-chip SRAM and digital "
-                              "periphery; host and off-chip memory excluded")
+BACKEND = HardwareBackend(
+    name="photonic", package=__name__, params=PhotonicParams, device=PhotonicDevice,
+    doc="photonic MZI-mesh MVM tiles: DAC/ADC quantization, read noise, thermal phase "
+        "programming",
+    primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+    formats=(PHOTONIC, *STANDARD), capabilities=capabilities,
+    compute={"quantize": "xpusim.numerics.uniform:quantize",  # DACs, ADCs, weights
+             "noisy_product": f"{__name__}.kernels:noisy_product"},
+    cost_params=COST_PARAMS,
+    components=("conversion", "weight_programming", "digital", "onchip_memory"),
+    extras=("dac_conversions", "adc_conversions", "tile_passes", "weights_programmed",
+            "digital_ops", "sram_bytes"),
+    boundary="chip: mesh tiles, converters, lasers, on-chip SRAM and digital periphery; host "
+             "and off-chip memory excluded")
+(xpusim_register_backends, xpusim_spec_dirs, xpusim_compute_kernels,
+ xpusim_cost_kernels) = BACKEND.hooks()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from xpusim.core import ParamVector
 from xpusim.core.specs import check, quantity
 
 
@@ -74,3 +75,12 @@ class PhotonicParams:
         """Lasers plus the power that holds every programmed phase."""
         m = self.mesh
         return self.laser_power_w + m.rows * m.cols * m.tiles * m.hold_power_mw * 1e-3
+
+
+COST_PARAMS = ParamVector(
+    rows="mesh.rows", cols="mesh.cols", tiles="mesh.tiles", rate="mesh.symbol_rate_ghz",
+    t_prog="mesh.program_time_us", e_prog="mesh.program_energy_nj", e_dac="dac.energy_pj",
+    e_adc="adc.energy_pj", e_mac="digital.mac_energy_pj", e_op="digital.op_energy_pj",
+    gops="digital.gops", e_sram="digital.sram_energy_pj_per_byte",
+    sram_bw="digital.sram_bandwidth_gbs")
+"""What the cost kernel reads, in this order, in SI units (each key converted by its unit)."""

@@ -1,46 +1,34 @@
-"""GPU backend: tensor-core number formats, roofline time, energy by format and memory level."""
+"""GPU backend: tensor-core number formats, roofline time, energy by format and memory level.
 
-from functools import partial
+Kernels are named by reference: registering the backend and loading its specs import no
+numba (``compute``, ``cost`` and ``twins`` load when a run, a price or the conformance suite
+first needs them)."""
 
-from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, KernelSet
-from xpusim.numerics import formats
+from xpusim.core import HardwareBackend, KernelSet
 from xpusim.numerics.standard import FLOATS, INTS
 
-from . import compute, cost, params
+from . import costmodel, params
 from .device import GpuDevice
-from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
-
-BACKEND = "gpu"
 
 
-@hookimpl
-def xpusim_register_backends():
-    return [BackendInfo(BACKEND, params=params.GpuParams, device=GpuDevice,
-                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
-                                    "write"},
-                        doc="GPU: tensor-core formats (fp32..fp8), GEMM tiles and waves, HBM energy",
-                        formats=FLOATS + INTS, capabilities=cost.capabilities)]
-
-
-@hookimpl(trylast=True)
-def xpusim_compute_kernels(spec):
-    if spec.backend != BACKEND:
-        return None
-    kernels = KernelSet(gemm=compute.gemm, quantize=compute.quantize)
+def _kernels(spec) -> KernelSet:
+    kernels = KernelSet(gemm=f"{__name__}.compute:gemm", quantize=f"{__name__}.compute:quantize")
     if spec.params.compute_format == "fp32":
         return kernels  # fp32 operands are exact: nothing to round
-    return kernels.replace(round_float=formats.round_float)
+    return kernels.replace(round_float="xpusim.numerics.formats:round_float")
 
 
-@hookimpl(trylast=True)
-def xpusim_cost_kernels(spec):
-    if spec.backend != BACKEND:
-        return None
-    p = spec.params
-    return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
-                     extras=cost.EXTRAS, static_power_w=p.static_power_w,
-                     price_usd_per_hour=p.price_usd_per_hour,
-                     summarize=partial(cost.summarize,
-                                       hbm_bandwidth_gbs=p.memory.hbm_bandwidth_gbs),
-                     boundary="device: one GPU board (chip + HBM); host, network and cooling excluded")
+def _summarize(totals: dict[str, float], p: params.GpuParams) -> dict[str, float]:
+    return costmodel.summarize(totals, hbm_bandwidth_gbs=p.memory.hbm_bandwidth_gbs)
+
+
+BACKEND = HardwareBackend(
+    name="gpu", package=__name__,
+    doc="GPU: tensor-core formats (fp32..fp8), GEMM tiles and waves, HBM energy",
+    params=params.GpuParams, device=GpuDevice,
+    primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce", "write"},
+    formats=FLOATS + INTS, capabilities=costmodel.capabilities, compute=_kernels,
+    price=f"{__name__}.cost:price", cost_params=costmodel.pack,
+    components=costmodel.COMPONENTS, extras=costmodel.EXTRAS, summarize=_summarize,
+    boundary="device: one GPU board (chip + HBM); host, network and cooling excluded")
+xpusim_register_backends, _, xpusim_compute_kernels, xpusim_cost_kernels = BACKEND.hooks()

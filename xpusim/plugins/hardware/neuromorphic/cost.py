@@ -21,37 +21,19 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from xpusim.core.capabilities import Capabilities
 from xpusim.core.kernels import COST_FASTMATH
 from xpusim.core.trace import PRIMITIVE
 
-from .params import NeuromorphicParams
+from .costmodel import COMPONENTS, COST_PARAMS, EXTRAS, capabilities  # noqa: F401
 
-STEPS, E_SYNOP, E_UPDATE, E_NEURON, E_ROUTE, T_SYNOP, T_UPDATE, T_NEURON, T_SYNC, CORES, \
-    PER_CORE = range(11)
-N_PARAMS = 11
-COMPONENTS = ("synaptic_ops", "learning", "neurons", "routing")  # energy, J
-EXTRAS = ("spikes", "synaptic_op_count", "synaptic_update_count", "neuron_update_count",
-          "spike_messages", "timesteps")  # counters
+(STEPS, E_SYNOP, E_UPDATE, E_NEURON, E_ROUTE, T_SYNOP, T_UPDATE, T_NEURON, T_SYNC, CORES,
+ PER_CORE) = COST_PARAMS.indices
+N_PARAMS = len(COST_PARAMS)
+pack = COST_PARAMS.pack
+"""The spec's numbers in the order ``price`` reads them."""
 
 P_MVM, P_UPDATE, P_WRITE = PRIMITIVE["mvm"], PRIMITIVE["update"], PRIMITIVE["write"]
 P_ELEMENTWISE, P_REDUCE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"]
-
-
-def pack(p: NeuromorphicParams) -> np.ndarray:
-    v = np.zeros(N_PARAMS)
-    v[STEPS] = p.steps
-    v[E_SYNOP] = p.energy.synop_pj * 1e-12
-    v[E_UPDATE] = p.energy.synaptic_update_pj * 1e-12
-    v[E_NEURON] = p.energy.neuron_update_pj * 1e-12
-    v[E_ROUTE] = p.energy.spike_route_pj * 1e-12
-    v[T_SYNOP] = p.time.synop_ns * 1e-9
-    v[T_UPDATE] = p.time.synaptic_update_ns * 1e-9
-    v[T_NEURON] = p.time.neuron_update_ns * 1e-9
-    v[T_SYNC] = p.time.timestep_sync_ns * 1e-9
-    v[CORES] = p.mesh.cores
-    v[PER_CORE] = p.mesh.neurons_per_core
-    return v
 
 
 @njit(cache=True, parallel=True, fastmath=COST_FASTMATH)
@@ -103,16 +85,3 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         else:
             time_s[i] = -1.0
 
-
-def capabilities(spec) -> Capabilities:
-    """Synapses the mesh holds at ``weight_bits``; peak = every core doing synaptic ops
-    (2 ops each, as a MAC), the bound of ``price`` for inputs of at most one event per
-    element and timestep."""
-    p = spec.params
-    synapse_bits = p.mesh.cores * p.mesh.synapse_memory_kib * 8192.0
-    peak = 2.0 * p.mesh.cores / (p.time.synop_ns * 1e-9)
-    return Capabilities(
-        peak_ops_per_s={"spike": peak}, weight_capacity=synapse_bits / p.weight_bits,
-        notes=("peak counts synaptic ops (one per input event and fan-out target); sparse "
-               "inputs do fewer ops per model MAC", "no off-chip memory: every weight and "
-               "neuron state lives in the cores"))

@@ -8,8 +8,6 @@ import numpy as np
 from xpusim.core import Device
 from xpusim.core.errors import IncompatibleError
 
-from . import compute
-
 WEIGHT_FORMATS = {8: "int8", 4: "int4", 2: "int2"}
 
 
@@ -86,6 +84,8 @@ class NeuromorphicDevice(Device):
 
     def _mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
         counts, unit = self.encode(layer, x, phase)
+        from . import compute  # numba: imported when a product first runs
+
         acc = compute.integrate(counts, self.w_int[layer], self.params.accumulator_bits)
         return (acc * (unit * self.w_scale[layer])).astype(np.float32)
 

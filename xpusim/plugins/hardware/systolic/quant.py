@@ -16,9 +16,7 @@ import attrs
 import numpy as np
 
 from xpusim.core import KernelSet
-from xpusim.numerics.formats import FLOAT_FORMATS
 
-from .compute import exact_chunk
 from .params import FLOAT_BITS, INT_BITS
 
 TWN_THRESHOLD = 0.7  # Li & Liu 2016, "Ternary Weight Networks": delta = 0.7 E|w|
@@ -65,6 +63,8 @@ def quantize(x: np.ndarray, fmt: str, kernels: KernelSet, *, per_column: bool = 
     x = np.ascontiguousarray(x, dtype=np.float32)
     ones = np.ones(x.shape[1], np.float32)
     if fmt in FLOAT_BITS:
+        from xpusim.numerics.formats import FLOAT_FORMATS  # numba: loaded by the first run
+
         f = FLOAT_FORMATS[fmt]
         s = _scales(x, f.max_finite, False) if fmt in SCALED_FLOATS else ones
         y = x / s[None, :] if fmt in SCALED_FLOATS else x
@@ -109,6 +109,8 @@ def gemm(a: QTensor, b: QTensor, kernels: KernelSet, fold: int, acc_bits: int) -
     saturating ``acc_bits`` accumulator, fold by fold; float operands in fp32."""
     sa = a.scale[0]
     if a.fmt in INT_BITS and b.fmt in INT_BITS:
+        from .compute import exact_chunk  # numba: loaded by the first run
+
         chunk = exact_chunk(a.max_code * b.max_code, fold)
         acc = kernels.int_gemm(a.codes, b.codes, chunk, acc_bits)
         return (acc.astype(np.float64) * (float(sa) * b.scale[None, :].astype(np.float64))

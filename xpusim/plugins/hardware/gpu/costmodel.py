@@ -1,0 +1,90 @@
+"""The numba-free half of the GPU cost model: the packed parameter vector's layout and ``pack``,
+the columns the cost kernel fills, ``summarize`` and the spec's declared ``capabilities``.
+The kernels that read the vector are ``cost.price`` and ``efficiency.gemm_time``; listing
+specs and plugins imports only this."""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+
+from xpusim.core.capabilities import Capabilities
+from xpusim.core.formats import MAX_FORMATS, format_code
+
+from . import gemm_block
+from .params import ComputeFormat, GpuParams
+
+NF = MAX_FORMATS
+# Layout of the packed parameter vector.
+PEAK = 0                  # NF entries: peak FLOP/s (or OP/s) per format code; 0 = unsupported
+MAC_PJ = NF               # NF entries: pJ per MAC per format code
+S = 2 * NF                # scalars follow
+COMPUTE_FRACTION, BW, BW_FRACTION, E_HBM, E_SRAM, TILE, E_VEC, LAUNCH, VEC_PEAK = range(S, S + 9)
+GEMM = S + 9              # gemm_block.N_PARAMS entries: the GEMM block (gemm_block.pack)
+N_PARAMS = GEMM + gemm_block.N_PARAMS
+
+COMPONENTS = ("compute", "onchip_memory", "offchip_memory")
+EXTRAS = ("macs", "flops", "hbm_bytes", "onchip_bytes", "kernel_launches")
+
+
+def peak_flops(p: GpuParams) -> dict[str, float]:
+    """Dense peak FLOP/s (OP/s for int8) per format the chip computes in (0 = not at all)."""
+    rates = {"fp32": p.peak.fp32_tflops, "tf32": p.peak.tf32_tflops,
+             "bf16": p.peak.bf16_tflops, "fp16": p.peak.fp16_tflops,
+             "fp8-e4m3": p.peak.fp8_tflops, "fp8-e5m2": p.peak.fp8_tflops,
+             "int8": p.peak.int8_tops}
+    return {name: tflops * 1e12 for name, tflops in rates.items() if tflops > 0}
+
+
+def capabilities(spec) -> Capabilities:
+    """HBM capacity and the peak of every tensor-core format, ``compute_format`` first."""
+    p = spec.params
+    peaks = peak_flops(p)
+    first = {p.compute_format: peaks[p.compute_format]} if p.compute_format in peaks else {}
+    computable = typing.get_args(ComputeFormat)
+    return Capabilities(memory_bytes=p.memory.hbm_capacity_gb * 1e9,
+                        peak_ops_per_s={**first, **peaks},
+                        format_settings={f: (f"compute_format={f}",) for f in peaks
+                                         if f in computable},
+                        notes=("peaks are dense (no structured sparsity)",))
+
+
+def pack(p: GpuParams) -> np.ndarray:
+    """The spec's numbers in the order ``price`` reads them (SI units: FLOP/s, B/s, J, s)."""
+    v = np.zeros(N_PARAMS)
+    per_format = {
+        "fp32": (p.peak.fp32_tflops, p.mac_energy.fp32_pj),
+        "tf32": (p.peak.tf32_tflops, p.mac_energy.tf32_pj),
+        "bf16": (p.peak.bf16_tflops, p.mac_energy.bf16_pj),
+        "fp16": (p.peak.fp16_tflops, p.mac_energy.fp16_pj),
+        "fp8-e4m3": (p.peak.fp8_tflops, p.mac_energy.fp8_pj),
+        "fp8-e5m2": (p.peak.fp8_tflops, p.mac_energy.fp8_pj),
+        "int8": (p.peak.int8_tops, p.mac_energy.int8_pj),
+    }
+    for name, (tflops, pj) in per_format.items():
+        v[PEAK + format_code(name)] = tflops * 1e12
+        v[MAC_PJ + format_code(name)] = pj * 1e-12
+    v[COMPUTE_FRACTION] = p.achievable_compute_fraction
+    v[BW] = p.memory.hbm_bandwidth_gbs * 1e9
+    v[BW_FRACTION] = p.memory.achievable_bandwidth_fraction
+    v[E_HBM] = p.memory.hbm_energy_pj_per_byte * 1e-12
+    v[E_SRAM] = p.memory.onchip_energy_pj_per_byte * 1e-12
+    v[TILE] = p.memory.gemm_tile
+    v[E_VEC] = p.vector_op_energy_pj * 1e-12
+    v[LAUNCH] = p.launch_overhead_us * 1e-6
+    v[VEC_PEAK] = p.peak.fp32_tflops * 1e12
+    v[GEMM:] = gemm_block.pack(p)
+    return v
+
+
+def summarize(totals: dict[str, float], hbm_bandwidth_gbs: float) -> dict[str, float]:
+    """Achieved FLOP/s and HBM bandwidth over the priced rows, and the share of peak HBM
+    bandwidth used (launch overheads and compute-bound time included)."""
+    t = totals.get("time_s", 0.0)
+    if t <= 0:
+        return {}
+    hbm = totals.get("hbm_bytes", 0.0)
+    return {"achieved_tflops": totals.get("flops", 0.0) / t / 1e12,
+            "hbm_gbs": hbm / t / 1e9,
+            "hbm_bandwidth_utilization": hbm / t / (hbm_bandwidth_gbs * 1e9)}
