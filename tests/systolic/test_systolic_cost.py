@@ -12,7 +12,7 @@ import pytest
 
 from xpusim.core.plugins import get_plugin_manager
 from xpusim.core.errors import CostError
-from xpusim.core.kernels import CostModel
+from xpusim.core.kernels import GEOMETRY_COLUMNS, STANDARD_COLUMNS, CostModel
 from xpusim.core.pricing import price_columns
 from xpusim.core.trace import Trace
 from xpusim.plugins.hardware.systolic import cost, cost_reference
@@ -245,6 +245,7 @@ def _one_row(params, primitive, m, n, k, bits, fmt, count=1):
     trace = Trace()
     trace.add("inference", 0, primitive, m, n, k, bits, fmt, count=count)
     model = CostModel(price=cost.price, params=cost.pack(params), components=cost.COMPONENTS,
+                      columns=STANDARD_COLUMNS + GEOMETRY_COLUMNS,
                       extras=cost.EXTRAS)
     rows = price_columns(model, trace.columns())
     return rows.time_s[0], rows.dynamic_j[0], dict(zip(cost.EXTRAS, rows.extras[0]))

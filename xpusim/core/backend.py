@@ -26,7 +26,7 @@ from xpusim import hookimpl
 
 from .capabilities import Capabilities
 from .errors import PluginError
-from .kernels import CostModel, KernelSet
+from .kernels import STANDARD_COLUMNS, CostModel, KernelSet
 from .registry import BackendInfo
 
 #: SI prefixes ``si_factor`` converts, before one of ``SI_UNITS``.
@@ -176,6 +176,7 @@ class HardwareBackend:
             ``{package}.twins:TWINS``), imported only by the suite.
         spec_dir: folder of its spec files (default: ``specs`` beside the package's
             ``__init__.py``).
+        columns: the trace columns its cost kernel takes (``CostModel.columns``).
     """
 
     name: str
@@ -197,6 +198,7 @@ class HardwareBackend:
     price: str = attrs.field()
     twins: str = attrs.field()
     spec_dir: Path | None = None
+    columns: tuple[str, ...] = attrs.field(default=STANDARD_COLUMNS, converter=tuple)
 
     @kernels.default
     def _kernels(self) -> str:
@@ -248,7 +250,7 @@ class HardwareBackend:
         return CostModel(price=self.price, params=pack(p), components=self.components,
                          extras=self.extras, static_power_w=float(p.static_power_w),
                          price_usd_per_hour=float(getattr(p, "price_usd_per_hour", 0.0)),
-                         boundary=self.boundary, summarize=summarize)
+                         boundary=self.boundary, summarize=summarize, columns=self.columns)
 
     # -- the hook implementations --------------------------------------------------------------
 

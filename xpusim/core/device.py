@@ -38,6 +38,9 @@ class Device:
         self.bias: dict[int, np.ndarray] = {}
         #: digital periphery parameters of weight-free layers (norm gains, embedding tables)
         self.periphery: dict[tuple[str, str], np.ndarray] = {}
+        #: (samples, inputs) of the products being recorded when their rows are not
+        #: independent inputs (a convolution's patches); None: m samples of k values
+        self.row_geometry: tuple[int, int] | None = None
 
     # -- what methods call -----------------------------------------------------------------------
 
@@ -69,7 +72,7 @@ class Device:
             y = y + self.bias[layer]
         bits, fmt = self.operand_format("mvm", phase)
         self.trace.add(phase, layer, "mvm", x.shape[0], n, k, bits, fmt,
-                       activity=self.activity(x))
+                       activity=self.activity(x), **self._geometry())
         return y
 
     def mvm_t(self, layer: int, e: np.ndarray, phase: str = "train-backward") -> np.ndarray:
@@ -83,7 +86,7 @@ class Device:
         out = self._mvm_t(layer, e, phase)
         bits, fmt = self.operand_format("mvm_t", phase)
         self.trace.add(phase, layer, "mvm_t", e.shape[0], k, n, bits, fmt,
-                       activity=self.activity(e))
+                       activity=self.activity(e), **self._geometry())
         return out
 
     def update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
@@ -101,7 +104,7 @@ class Device:
             self.bias[layer] = b + self.optimizer.step(("bias", layer), d.astype(np.float32), lr)
         bits, fmt = self.operand_format("update", phase)
         self.trace.add(phase, layer, "update", pre.shape[0], n, k, bits, fmt,
-                       activity=self.activity(pre))
+                       activity=self.activity(pre), **self._geometry())
 
     def matmul(self, layer: int, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
         """Products of two activations, a (..., m, k) . b (..., k, n) (attention's Q.Kᵀ and
@@ -179,6 +182,12 @@ class Device:
         """Activation products in the digital periphery, fp32 (backends with their own
         arithmetic for it override this and ``operand_format("matmul", ...)``)."""
         return np.matmul(a, b)
+
+    def _geometry(self) -> dict[str, int]:
+        if self.row_geometry is None:
+            return {}
+        samples, inputs = self.row_geometry
+        return {"samples": samples, "inputs": inputs}
 
     def _require(self, primitive: str) -> None:
         if primitive not in self.primitives:

@@ -111,10 +111,18 @@ class KernelSet:
         return f"KernelSet({', '.join(self.names)}; provider={self.provider!r})"
 
 
+STANDARD_COLUMNS = ("phase", "primitive", "m", "n", "k", "bits", "fmt", "count", "activity")
+"""The trace columns a cost kernel takes, in order, unless its ``CostModel.columns`` asks for
+more (``GEOMETRY_COLUMNS``)."""
+GEOMETRY_COLUMNS = ("samples", "inputs")
+"""Trace columns saying how a product's rows map onto inputs (see ``xpusim.core.trace``):
+kernels that price convolutions by the image, or spiking chips by the sample, take them."""
+
 PriceKernel = Callable[..., None]
 """Signature of a cost kernel (numba ``@njit``; one ``prange`` iteration per row)::
 
     price(phase, primitive, m, n, k, bits, fmt, count, activity,   # trace columns
+          [samples, inputs,]                                       # when CostModel.columns has
           params,                                                  # float64 vector
           time_s, energy_j, extras)                                # outputs, caller-allocated
 
@@ -142,6 +150,8 @@ class CostModel:
         provider: the plugin that supplied it (filled in by the plugin manager).
         summarize: optional ``f(totals) -> dict`` deriving ratios (utilization, TOPS/W, ...)
             from summed ``extras`` plus ``time_s`` and ``energy_j``, for ``xpusim price``.
+        columns: the trace columns ``price`` takes, in order: ``STANDARD_COLUMNS``, or with
+            ``GEOMETRY_COLUMNS`` after them.
     """
 
     _price: PriceKernel | str = attrs.field(alias="price")
@@ -153,6 +163,13 @@ class CostModel:
     boundary: str = "device"
     provider: str = ""
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+    columns: tuple[str, ...] = attrs.field(default=STANDARD_COLUMNS, converter=tuple)
+
+    @columns.validator
+    def _check_columns(self, _attribute: Any, value: tuple[str, ...]) -> None:
+        if value not in (STANDARD_COLUMNS, STANDARD_COLUMNS + GEOMETRY_COLUMNS):
+            raise ValueError(f"CostModel.columns must be STANDARD_COLUMNS, optionally followed "
+                             f"by GEOMETRY_COLUMNS, found {value}")
 
     @property
     def price(self) -> PriceKernel:

@@ -69,6 +69,7 @@ class _Ops:
         self.net, self.node, self.phase, self.rule = net, node, phase, rule
         self.train = phase.startswith("train")
         self.device = net.device
+        self.device.row_geometry = None  # each node says its own (``geometry``)
 
     def _id(self, slot: int) -> int:
         return self.net.ids[(self.node.name, slot)]
@@ -101,6 +102,9 @@ class _Ops:
 
     def activation(self, kind: str, z: np.ndarray) -> tuple[np.ndarray, int] | None:
         return self.rule.activation(self.net, self.node, kind, z)
+
+    def geometry(self, samples: int, inputs: int) -> None:
+        self.device.row_geometry = (int(samples), int(inputs))
 
 
 @attrs.frozen

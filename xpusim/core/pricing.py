@@ -16,13 +16,13 @@ import numpy as np
 
 from .errors import CostError
 from .formats import FORMATS
-from .kernels import CostModel
+from .kernels import GEOMETRY_COLUMNS, STANDARD_COLUMNS, CostModel
 from .trace import PHASES, PRIMITIVES
 
-KERNEL_COLUMNS = ("phase", "primitive", "m", "n", "k", "bits", "fmt", "count", "activity")
+KERNEL_COLUMNS = STANDARD_COLUMNS + GEOMETRY_COLUMNS
 _DTYPES = {"phase": np.int8, "primitive": np.int8, "m": np.int64, "n": np.int64,
            "k": np.int64, "bits": np.int16, "fmt": np.int16, "count": np.int64,
-           "activity": np.float64}
+           "activity": np.float64, "samples": np.int64, "inputs": np.int64}
 SMALL_CALL_ROWS = 2000
 """Below this many rows the kernel runs on one thread (same results; thread start-up would
 cost more than the work)."""
@@ -59,7 +59,7 @@ def price_columns(cost: CostModel, cols: Mapping[str, np.ndarray],
     with a negative or non-finite time, energy or counter.
     """
     n = int(np.asarray(cols["m"]).size)
-    args = [_column(cols, c, n) for c in KERNEL_COLUMNS]
+    args = [_column(cols, c, n) for c in cost.columns]
     time_s = np.zeros(n)
     dyn = np.zeros((n, len(cost.components)))
     extras = np.zeros((n, len(cost.extras)))
@@ -72,7 +72,7 @@ def price_columns(cost: CostModel, cols: Mapping[str, np.ndarray],
     finally:
         if single:
             numba.set_num_threads(threads)
-    absent = args[KERNEL_COLUMNS.index("count")] == 0
+    absent = args[cost.columns.index("count")] == 0
     time_s[absent], dyn[absent], extras[absent] = 0.0, 0.0, 0.0
     bad = ~((time_s >= 0.0) & np.isfinite(time_s)) | \
         ~(np.isfinite(dyn) & (dyn >= 0.0)).all(axis=1) | ~np.isfinite(extras).all(axis=1)
@@ -84,7 +84,7 @@ def price_columns(cost: CostModel, cols: Mapping[str, np.ndarray],
 
 def _refuse(cost: CostModel, args: list[np.ndarray], time_s: np.ndarray, i: int,
             spec_name: str) -> None:
-    c = dict(zip(KERNEL_COLUMNS, args))
+    c = dict(zip(cost.columns, args))
     code = int(c["fmt"][i])
     fmt = FORMATS.name(code) if 0 <= code < len(FORMATS) else f"code {code}"
     why = "cannot price it" if time_s[i] == -1.0 else \

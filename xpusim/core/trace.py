@@ -7,6 +7,13 @@ Shapes follow one rule for every GEMM-like primitive: an (m x k) . (k x n) produ
 (each of ``m`` elements of ``bits`` bits) and ``k`` the arithmetic operations per element.
 ``activity`` is the mean fraction of input elements that carry an event (1.0 = dense); event-
 driven hardware prices by it, dense hardware ignores it.
+
+A product whose m rows are not m independent inputs says so in ``samples`` and ``inputs``
+(0 = not given: m samples of k distinct values each). A convolution lowered by im2col records
+``samples`` = the batch (its m rows are batch x output positions) and ``inputs`` = the distinct
+input values behind its patches (batch x C x H x W): hardware that reads the image rather than
+the patch matrix (implicit GEMM), or works per sample rather than per position (a spiking
+chip's timestep barrier), prices by them.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ _COLUMNS: dict[str, Any] = {
     "phase": np.int8, "layer": np.int32, "primitive": np.int8,
     "m": np.int64, "n": np.int64, "k": np.int64,
     "bits": np.int16, "fmt": np.int16, "count": np.int64, "activity": np.float64,
+    "samples": np.int64, "inputs": np.int64,
 }
 
 
@@ -58,7 +66,8 @@ class Trace:
         return self._n
 
     def add(self, phase: str, layer: int, primitive: str, m: int, n: int, k: int,
-            bits: int, fmt: str, count: int = 1, activity: float = 1.0) -> None:
+            bits: int, fmt: str, count: int = 1, activity: float = 1.0, samples: int = 0,
+            inputs: int = 0) -> None:
         """Append one row (a no-op while ``enabled`` is False, e.g. during evaluation)."""
         if not self.enabled:
             return
@@ -74,6 +83,8 @@ class Trace:
         c["fmt"][i] = format_code(fmt)
         c["count"][i] = count
         c["activity"][i] = activity
+        c["samples"][i] = samples
+        c["inputs"][i] = inputs
         self._n += 1
 
     def _grow(self) -> None:

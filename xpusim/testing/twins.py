@@ -13,7 +13,7 @@ from xpusim.core.formats import FORMATS
 from xpusim.core.kernels import Twin
 from xpusim.core.trace import PHASES, PRIMITIVE, PRIMITIVES
 
-__all__ = ["TraceRows", "jitter", "price_args", "price_twin", "spec_params"]
+__all__ = ["TraceRows", "geometry", "jitter", "price_args", "price_twin", "spec_params"]
 
 
 class TraceRows:
@@ -81,6 +81,15 @@ def jitter(vector: np.ndarray, rng: np.random.Generator, spread: float = 8.0) ->
     f = spread ** rng.uniform(-1.0, 1.0, v.shape)
     whole = (v >= 1.0) & (v == np.round(v))
     return np.where(whole, np.maximum(1.0, np.round(v * f)), v * f)
+
+
+def geometry(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random ``samples`` and ``inputs`` columns: about half the rows 0 (not given), the others
+    as a convolution records them."""
+    given = rng.random(rows) < 0.5
+    samples = np.where(given, rng.integers(1, 64, rows), 0).astype(np.int64)
+    inputs = np.where(given, rng.integers(1, 200000, rows), 0).astype(np.int64)
+    return samples, inputs
 
 
 def price_args(rng: np.random.Generator, params: np.ndarray, components: int, extras: int, *,

@@ -52,6 +52,9 @@ class Ops(Protocol):
     def param(self, name: str) -> np.ndarray: ...
     def param_grad(self, name: str, grad: np.ndarray) -> None: ...
     def activation(self, kind: str, z: np.ndarray) -> tuple[np.ndarray, int] | None: ...
+    def geometry(self, samples: int, inputs: int) -> None:
+        """The products this layer records next come from ``samples`` samples holding
+        ``inputs`` distinct values (a convolution's patches), not one row per sample."""
 
 
 class Layer:

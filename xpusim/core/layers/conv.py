@@ -90,6 +90,7 @@ class Conv2d(Layer):
         b = x.shape[0]
         _, ho, wo = self.out_shape([x.shape[1:]])
         p = im2col(x, self.kernel, self.kernel, self.stride, self.padding)
+        ops.geometry(b, x.size)  # the patches are views of b images of x.size / b values
         z = ops.mvm(0, p)
         y = np.ascontiguousarray(z.reshape(b, ho, wo, self.filters).transpose(0, 3, 1, 2))
         return y, (p, x.shape)
@@ -98,6 +99,7 @@ class Conv2d(Layer):
                  need: Sequence[bool]) -> list[np.ndarray | None]:
         p, shape = cache
         dz = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, self.filters)
+        ops.geometry(shape[0], int(np.prod(shape)))
         dx = None
         if need[0]:
             dp = ops.propagate(0, dz)

@@ -5,6 +5,7 @@ numba (``compute``, ``cost`` and ``twins`` load when a run, a price or the confo
 first needs them)."""
 
 from xpusim.core import HardwareBackend, KernelSet
+from xpusim.core.kernels import GEOMETRY_COLUMNS, STANDARD_COLUMNS
 from xpusim.numerics.standard import FLOATS, INTS
 
 from . import costmodel, params
@@ -30,5 +31,6 @@ BACKEND = HardwareBackend(
     formats=FLOATS + INTS, capabilities=costmodel.capabilities, compute=_kernels,
     price=f"{__name__}.cost:price", cost_params=costmodel.pack,
     components=costmodel.COMPONENTS, extras=costmodel.EXTRAS, summarize=_summarize,
-    boundary="device: one GPU board (chip + HBM); host, network and cooling excluded")
+    boundary="device: one GPU board (chip + HBM); host, network and cooling excluded",
+    columns=STANDARD_COLUMNS + GEOMETRY_COLUMNS)
 xpusim_register_backends, _, xpusim_compute_kernels, xpusim_cost_kernels = BACKEND.hooks()

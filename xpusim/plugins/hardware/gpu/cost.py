@@ -11,6 +11,9 @@ energy: compute = MACs x E_mac[fmt] (elementwise: ops x E_vector_op);
         static (added by the core) = static power x time.
 HBM bytes count each operand once (GEMM tiles reuse operands on chip); on-chip bytes count
 two operand reads per MAC divided by the GEMM tile edge (assumption: square tiles).
+Convolutions run as implicit GEMMs: a row with ``inputs`` (the image's values) reads that
+image from HBM instead of its m x k patch matrix (``mvm``, and the activations of ``update``)
+and writes the input error as that image (``mvm_t``); the tiles still see the patches.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ P_MATMUL = PRIMITIVE["matmul"]
 
 
 @njit(cache=True, parallel=True)
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
-          extras):
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j, extras):
     """Price every trace row (see module docstring); time -1 marks an unpriceable row."""
     bw = params[BW] * params[BW_FRACTION]
     for i in prange(phase.size):
@@ -45,12 +48,17 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 time_s[i] = -1.0
                 continue
             macs = float(m[i]) * float(n[i]) * float(k[i])
+            image = float(inputs[i]) if prim != P_MATMUL else 0.0  # > 0: a convolution's
+            a_in = image if image > 0.0 and prim != P_MVM_T else -1.0
+            o_out = image if image > 0.0 and prim == P_MVM_T else -1.0
             if prim == P_UPDATE:  # pre, post in fmt; the k x n gradient leaves in fp32
-                hbm = (float(m[i]) * float(k[i]) + float(m[i]) * float(n[i])) * nbytes \
+                pre = a_in if a_in > 0.0 else float(m[i]) * float(k[i])
+                hbm = (pre + float(m[i]) * float(n[i])) * nbytes \
                     + float(k[i]) * float(n[i]) * 4.0
             else:
-                hbm = (float(m[i]) * float(k[i]) + float(k[i]) * float(n[i])
-                       + float(m[i]) * float(n[i])) * nbytes
+                a_el = a_in if a_in > 0.0 else float(m[i]) * float(k[i])
+                o_el = o_out if o_out > 0.0 else float(m[i]) * float(n[i])
+                hbm = (a_el + float(k[i]) * float(n[i]) + o_el) * nbytes
             onchip = 2.0 * macs * nbytes / params[TILE]
             a = storage_bytes(bits[i])
             sus = params[GEMM + efficiency.SUSTAINED + fmt[i]]
@@ -63,12 +71,12 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             elif prim == P_UPDATE:  # k x n fp32 gradient, reduced over the batch m
                 t = gemm_time(k[i], n[i], m[i], a, 4.0, peak, sus, g[efficiency.SMS],
                               g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
-                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K], a_in, -1.0)
                 time_s[i] = t * reps
             else:
                 t = gemm_time(m[i], n[i], k[i], a, a, peak, sus, g[efficiency.SMS],
                               g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
-                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K], a_in, o_out)
                 time_s[i] = t * reps
             energy_j[i, 0] = macs * params[MAC_PJ + fmt[i]] * reps
             energy_j[i, 1] = onchip * params[E_SRAM] * reps

@@ -71,8 +71,12 @@ def _ceil_div(a, b):
 
 @njit(cache=True)
 def gemm_time(m, n, k, in_bytes, out_bytes, peak, sustained, sms, l2_bw, hbm_bw, tile_max,
-              launch, stream_k):
-    """Seconds one (m x k) . (k x n) GEMM takes (see module docstring); launch included."""
+              launch, stream_k, a_elems=0.0, o_elems=0.0):
+    """Seconds one (m x k) . (k x n) GEMM takes (see module docstring); launch included.
+
+    ``a_elems`` / ``o_elems`` (> 0) replace m x k input and m x n output elements in the HBM
+    terms: an implicit-GEMM convolution reads its image once and writes its input error as an
+    image, not as the patch matrix the tiles see."""
     fm, fn, fk = float(m), float(n), float(k)
     s_per_flop = sms / (peak * sustained)      # on one SM, at the sustained rate
     s_per_byte = sms / l2_bw                   # operand bytes into one SM
@@ -98,8 +102,10 @@ def gemm_time(m, n, k, in_bytes, out_bytes, peak, sustained, sms, l2_bw, hbm_bw,
                 elif stream_k > 0 and tiles > n_sms:  # stream-K: K loops spread, a partial per SM
                     b = min(b, tiles / sms * t_tile + 2.0 * tm * tn * 4.0 * s_per_byte)
                 body = min(body, b)
-    t_in = (fm * fk + fk * fn) * in_bytes / hbm_bw
-    return launch + fm * fn * out_bytes / hbm_bw + max(body, t_in)
+    a_read = a_elems if a_elems > 0.0 else fm * fk
+    o_write = o_elems if o_elems > 0.0 else fm * fn
+    t_in = (a_read + fk * fn) * in_bytes / hbm_bw
+    return launch + o_write * out_bytes / hbm_bw + max(body, t_in)
 
 
 @njit(cache=True, parallel=True)

@@ -24,8 +24,10 @@ def _candidates(tile_max):
     return tm, tn, s
 
 
-def gemm_times(m, n, k, in_bytes, out_bytes, peak, sustained, g, out):
-    """Twin of ``efficiency.gemm_times``: every row x every candidate at once, then the min."""
+def gemm_times(m, n, k, in_bytes, out_bytes, peak, sustained, g, out, a_elems=None,
+               o_elems=None):
+    """Twin of ``efficiency.gemm_times``: every row x every candidate at once, then the min
+    (``a_elems``/``o_elems``: the HBM input and output elements, as ``gemm_time``'s)."""
     sms, hbm, launch = g[e.SMS], g[e.HBM_BW], g[e.LAUNCH]
     l2 = g[e.L2_BW]
     col = lambda a: np.asarray(a, dtype=np.float64)[:, None]  # noqa: E731
@@ -41,14 +43,20 @@ def gemm_times(m, n, k, in_bytes, out_bytes, peak, sustained, g, out):
     stream_k = tiles / sms * t_tile + 2.0 * tm * tn * 4.0 / feed
     body = np.where((g[e.STREAM_K] > 0) & (s == 1) & (tiles > sms), np.minimum(body, stream_k),
                     body)
-    t = launch + m * n * o / hbm + np.maximum(body, (m * k + k * n) * a / hbm)
+    a_read = m * k if a_elems is None else np.where(col(a_elems) > 0, col(a_elems), m * k)
+    o_write = m * n if o_elems is None else np.where(col(o_elems) > 0, col(o_elems), m * n)
+    t = launch + o_write * o / hbm + np.maximum(body, (a_read + k * n) * a / hbm)
     out[:] = np.where(allowed, t, np.inf).min(axis=1)
 
 
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
-          extras):
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j, extras):
     """Vectorised twin of ``cost.price``."""
     m, n, k = (np.asarray(a, dtype=np.float64) for a in (m, n, k))
+    image = np.where(primitive == c.P_MATMUL, 0.0, np.asarray(inputs, dtype=np.float64))
+    conv = image > 0
+    a_in = np.where(conv & (primitive != c.P_MVM_T), image, -1.0)
+    o_out = np.where(conv & (primitive == c.P_MVM_T), image, -1.0)
     nbytes = np.asarray(bits, dtype=np.float64) / 8.0
     reps = np.asarray(count, dtype=np.float64)
     bw = params[c.BW] * params[c.BW_FRACTION]
@@ -57,14 +65,17 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     write = primitive == c.P_WRITE
     peak = params[c.PEAK + np.asarray(fmt)]
     macs = m * n * k
-    hbm_gemm = np.where(primitive == c.P_UPDATE, (m * k + m * n) * nbytes + k * n * 4.0,
-                        (m * k + k * n + m * n) * nbytes)
+    a_el = np.where(a_in > 0, a_in, m * k)
+    o_el = np.where(o_out > 0, o_out, m * n)
+    hbm_gemm = np.where(primitive == c.P_UPDATE, (a_el + m * n) * nbytes + k * n * 4.0,
+                        (a_el + k * n + o_el) * nbytes)
     upd = primitive == c.P_UPDATE
     a = storage_bytes(bits)
     t_gemm = np.zeros(m.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         gemm_times(np.where(upd, k, m), n, np.where(upd, m, k), a, np.where(upd, 4.0, a), peak,
-                   params[c.GEMM + e.SUSTAINED + np.asarray(fmt)], params[c.GEMM:], t_gemm)
+                   params[c.GEMM + e.SUSTAINED + np.asarray(fmt)], params[c.GEMM:], t_gemm,
+                   a_elems=a_in, o_elems=o_out)
     ops = m * k
     hbm_elem = m * n * nbytes
     t_elem = np.maximum(ops / (params[c.VEC_PEAK] * params[c.COMPUTE_FRACTION]), hbm_elem / bw)

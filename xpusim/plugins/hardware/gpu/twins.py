@@ -10,6 +10,8 @@ from xpusim.core.trace import PRIMITIVES
 from xpusim.numerics import formats, reference as formats_reference
 from xpusim.numerics.formats import FLOAT_FORMATS
 
+from xpusim.testing.twins import geometry
+
 from . import cost, efficiency, reference
 
 EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 448.0, 464.0, 480.0,
@@ -72,7 +74,7 @@ def _price_args(rng: np.random.Generator) -> list:
             rng.integers(1, 5000, n), rng.integers(1, 5000, n), rng.integers(1, 5000, n),
             rng.choice([8, 16, 32], n).astype(np.int16),
             rng.integers(0, len(FORMATS), n).astype(np.int16), rng.integers(1, 100, n),
-            np.ones(n)]
+            np.ones(n), *geometry(rng, n)]
     return [*cols, spec_params, np.zeros(n), np.zeros((n, len(cost.COMPONENTS))),
             np.zeros((n, len(cost.EXTRAS)))]
 

@@ -6,6 +6,7 @@ numba (``compute``, ``cost`` and ``twins`` load when a run, a price or the confo
 first needs them)."""
 
 from xpusim.core import Format, HardwareBackend
+from xpusim.core.kernels import GEOMETRY_COLUMNS, STANDARD_COLUMNS
 from xpusim.numerics.standard import INTS
 
 from . import costmodel, params
@@ -25,5 +26,5 @@ BACKEND = HardwareBackend(
     price=f"{__name__}.cost:price", cost_params=costmodel.COST_PARAMS,
     components=costmodel.COMPONENTS, extras=costmodel.EXTRAS, summarize=costmodel.summarize,
     boundary="chip: one neuromorphic chip (cores + on-chip memory); host, board and I/O "
-             "excluded")
+             "excluded", columns=STANDARD_COLUMNS + GEOMETRY_COLUMNS)
 xpusim_register_backends, _, xpusim_compute_kernels, xpusim_cost_kernels = BACKEND.hooks()

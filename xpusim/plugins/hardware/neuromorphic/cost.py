@@ -6,6 +6,11 @@ n output neurons:
 - mvm: input events E = a·m·k·S; synaptic ops = E·n; neuron updates = m·n·S; each event is
   routed once to each core holding targets. Time: the busiest core's synaptic ops and neuron
   updates plus one barrier per timestep per sample.
+  A convolution (a row with ``samples``) runs every output position of a sample in the same
+  timesteps: its m rows are samples x positions, its neurons positions x n per sample (the
+  cores they need), its barriers one per timestep per sample. Its patches see an input spike
+  once per window that covers it, so E and the synaptic ops are spikes x kernel fan-out; the
+  routing counts a spike once per window too (an upper bound: a router may merge them).
 - update: the learning engine updates the synapses of active inputs, once per sample:
   a·m·k·n updates.
 - elementwise/reduce: neuron (compartment) updates, m·k.
@@ -37,8 +42,8 @@ P_ELEMENTWISE, P_REDUCE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"]
 
 
 @njit(cache=True, parallel=True, fastmath=COST_FASTMATH)
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
-          extras):
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j, extras):
     """Price every row (see module docstring); time -1 marks an unpriceable row.
 
     ``cores_used`` is a ceiling of a quotient: ``COST_FASTMATH`` has no ``arcp``, which would
@@ -49,7 +54,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         reps = float(count[i])
         mm, nn, kk = float(m[i]), float(n[i]), float(k[i])
         a = activity[i]
-        cores_used = min(params[CORES], max(1.0, math.ceil(nn / params[PER_CORE])))
+        per = float(samples[i]) if samples[i] > 0 else mm  # samples of the row
+        positions = mm / per if per > 0.0 else 1.0           # output positions per sample
+        cores_used = min(params[CORES], max(1.0, math.ceil(positions * nn / params[PER_CORE])))
         if prim == P_MVM:
             steps = params[STEPS]
             events = a * mm * kk * steps
@@ -57,7 +64,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             neurons = mm * nn * steps
             messages = events * cores_used
             t = (max(synops * params[T_SYNOP], neurons * params[T_NEURON]) / cores_used
-                 + mm * steps * params[T_SYNC])
+                 + per * steps * params[T_SYNC])
             time_s[i] = t * reps
             energy_j[i, 0] = synops * params[E_SYNOP] * reps
             energy_j[i, 2] = neurons * params[E_NEURON] * reps
@@ -66,7 +73,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 1] = synops * reps
             extras[i, 3] = neurons * reps
             extras[i, 4] = messages * reps
-            extras[i, 5] = mm * steps * reps
+            extras[i, 5] = per * steps * reps
         elif prim == P_UPDATE:
             updates = a * mm * kk * nn
             time_s[i] = updates * params[T_UPDATE] / cores_used * reps

@@ -38,15 +38,19 @@ def learn(w, delta_lsb, u, wmax, out):
     out[...] = np.clip(v, -wmax, wmax)
 
 
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
-          extras):
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j, extras):
     """Vectorised twin of ``cost.price``."""
     from . import cost as c
 
     mm, nn, kk = (np.asarray(v, dtype=np.float64) for v in (m, n, k))
     reps = np.asarray(count, dtype=np.float64)
     a = np.asarray(activity, dtype=np.float64)
-    cores = np.minimum(params[c.CORES], np.maximum(1.0, np.ceil(nn / params[c.PER_CORE])))
+    per = np.where(samples > 0, samples.astype(np.float64), mm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positions = np.where(per > 0, mm / per, 1.0)
+    cores = np.minimum(params[c.CORES],
+                       np.maximum(1.0, np.ceil(positions * nn / params[c.PER_CORE])))
     steps = params[c.STEPS]
     mvm, upd = primitive == c.P_MVM, primitive == c.P_UPDATE
     elem = np.isin(primitive, [c.P_ELEMENTWISE, c.P_REDUCE])
@@ -55,7 +59,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     synops = events * nn
     neurons = mm * nn * steps
     t_mvm = np.maximum(synops * params[c.T_SYNOP], neurons * params[c.T_NEURON]) / cores \
-        + mm * steps * params[c.T_SYNC]
+        + per * steps * params[c.T_SYNC]
     updates = np.select([upd, write], [a * mm * kk * nn, mm * nn * kk], 0.0)
     t_upd = updates * params[c.T_UPDATE] / cores
     elem_neurons = mm * kk
@@ -71,4 +75,4 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     extras[:, 2] = updates * reps
     extras[:, 3] = np.select([mvm, elem], [neurons, elem_neurons], 0.0) * reps
     extras[:, 4] = np.where(mvm, events * cores * reps, 0.0)
-    extras[:, 5] = np.where(mvm, mm * steps * reps, 0.0)
+    extras[:, 5] = np.where(mvm, per * steps * reps, 0.0)

@@ -6,6 +6,7 @@ import numpy as np
 
 from xpusim.core import Twin
 from xpusim.core.trace import FORMATS, PRIMITIVES
+from xpusim.testing.twins import geometry
 
 from . import compute, cost, reference
 
@@ -53,7 +54,7 @@ def _price(rng):
     cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
             rng.integers(1, 512, n), rng.integers(1, 4096, n), rng.integers(1, 4096, n),
             np.full(n, 8, np.int16), rng.integers(0, len(FORMATS), n).astype(np.int16),
-            rng.integers(1, 50, n), rng.random(n)]
+            rng.integers(1, 50, n), rng.random(n), *geometry(rng, n)]
     return [*cols, params, np.zeros(n), np.zeros((n, len(cost.COMPONENTS))),
             np.zeros((n, len(cost.EXTRAS)))]
 

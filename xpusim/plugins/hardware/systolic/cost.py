@@ -200,8 +200,8 @@ P_ELEMENTWISE, P_REDUCE, P_WRITE = (PRIMITIVE["elementwise"], PRIMITIVE["reduce"
 P_MATMUL = PRIMITIVE["matmul"]
 
 @njit(cache=True, parallel=True)
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
-          extras):
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j, extras):
     """Price every trace row (module docstring); time -1 marks an unpriceable row.
 
     No fastmath: the fold counts and buffer blocks are ceilings of quotients, which a
@@ -273,10 +273,15 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             a_b = float(M) * float(K) * nbytes
             b_b = float(K) * float(N) * nbytes
             o_b = float(M) * float(N) * nbytes
+            # a convolution's activations are held as images, not as their patch matrices:
+            # its input (mvm, update) or its input error (mvm_t) in buffers and DRAM
+            img = float(inputs[i]) * nbytes if inputs[i] > 0 and prim != P_MATMUL else 0.0
+            a_d = img if img > 0.0 and prim != P_MVM_T else a_b
+            o_d = img if img > 0.0 and prim == P_MVM_T else o_b
             # DRAM reads: the cheapest of three loop orders (module docstring).
-            a_fit = a_b <= params[IBUF]
+            a_fit = a_d <= params[IBUF]
             b_fit = b_b <= params[WBUF]
-            a_blocks = float(math.ceil(a_b / params[IBUF]))
+            a_blocks = float(math.ceil(a_d / params[IBUF]))
             b_blocks = float(math.ceil(b_b / params[WBUF]))
             cols_all = min(float(N), float(C * A))
             if df == 0:
@@ -294,23 +299,23 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 rb = float(cdiv(M, C))
             rb_stationary = rb if df == 0 else 1.0
             ra_stationary = ra if df == 2 else 1.0
-            x = a_b * (1.0 if a_fit else ra) + b_b * (1.0 if b_fit else rb)
-            y = a_b + b_b * (1.0 if b_fit else max(rb_stationary, a_blocks))
-            z = b_b + a_b * (1.0 if a_fit else max(ra_stationary, b_blocks))
+            x = a_d * (1.0 if a_fit else ra) + b_b * (1.0 if b_fit else rb)
+            y = a_d + b_b * (1.0 if b_fit else max(rb_stationary, a_blocks))
+            z = b_b + a_d * (1.0 if a_fit else max(ra_stationary, b_blocks))
             streamed = min(x, min(y, z))
             if prim == P_UPDATE:
-                dram_rd = 0.0 if a_b + b_b <= params[IBUF] else streamed
-                dram_wr = o_b
+                dram_rd = 0.0 if a_d + b_b <= params[IBUF] else streamed
+                dram_wr = o_d
             elif prim == P_MATMUL:  # both operands and the result are activations
                 resident = a_b + b_b + o_b <= params[IBUF]
                 dram_rd = 0.0 if resident else streamed
                 dram_wr = 0.0 if resident else o_b
-            elif a_b + o_b <= params[IBUF]:
+            elif a_d + o_d <= params[IBUF]:
                 dram_rd = b_b * (1.0 if b_fit else rb_stationary)
                 dram_wr = 0.0
             else:
                 dram_rd = streamed
-                dram_wr = o_b
+                dram_wr = o_d
             dram = dram_rd + dram_wr
             mn_all = float(M) * float(N)
             sram_rd = ((in_rd + w_rd) * nbytes + (acc_wr - mn_all) * acc_b + mn_all * acc_b
@@ -393,7 +398,7 @@ def gemm_report(params, M: int, N: int, K: int, bits: int | None = None,
     """
     from .params import format_bits
 
-    from xpusim.core.kernels import CostModel
+    from xpusim.core.kernels import GEOMETRY_COLUMNS, STANDARD_COLUMNS, CostModel
     from xpusim.core.pricing import price_columns
     from xpusim.core.trace import Trace
 
@@ -402,7 +407,8 @@ def gemm_report(params, M: int, N: int, K: int, bits: int | None = None,
     mm, nn, kk = (K, N, M) if primitive == "update" else (M, N, K)
     trace = Trace()
     trace.add("inference", 0, primitive, mm, nn, kk, bits, fmt, count=count)
-    model = CostModel(price=price, params=pack(params), components=COMPONENTS, extras=EXTRAS)
+    model = CostModel(price=price, params=pack(params), components=COMPONENTS, extras=EXTRAS,
+                      columns=STANDARD_COLUMNS + GEOMETRY_COLUMNS)
     rows = price_columns(model, trace.columns())
     e, x = rows.dynamic_j, rows.extras
     out = {"time_s": float(rows.time_s[0]), "energy_j": float(e.sum()),

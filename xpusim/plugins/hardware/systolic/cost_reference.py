@@ -50,7 +50,8 @@ def _sram_requests(M, N, K, R, C, df):
     return tuple(np.where(live, x, 0).astype(np.float64) for x in (inp, wts, acc))
 
 
-def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
+def price(phase, primitive, m, n, k, bits, fmt, count, activity, samples, inputs, params,
+          time_s, energy_j,
           extras):
     """Twin of ``cost.price`` (see its module docstring)."""
     p = params
@@ -90,6 +91,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     Mf, Nf, Kf = M.astype(float), N.astype(float), K.astype(float)
     macs = Mf * Nf * Kf
     a_b, b_b, o_b = Mf * Kf * nb, Kf * Nf * nb, Mf * Nf * nb
+    img = np.where((inputs > 0) & ~mat, inputs.astype(float) * nb, 0.0)
+    a_d = np.where((img > 0) & (prim != c.P_MVM_T), img, a_b)   # images, not patch matrices
+    o_d = np.where((img > 0) & (prim == c.P_MVM_T), img, o_b)
     # DRAM reads: cheapest of the three loop orders.
     cols_all = np.minimum(Nf, float(C * A))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -104,18 +108,18 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         else:
             ra = np.maximum(1.0, np.ceil(np.minimum(Mf, C) * Nf * acc_b / obuf))
             rb = _cdiv(M, C).astype(float)
-    a_fit, b_fit = a_b <= ibuf, b_b <= wbuf
+    a_fit, b_fit = a_d <= ibuf, b_b <= wbuf
     rb_st = rb if df == 0 else np.ones_like(rb)
     ra_st = ra if df == 2 else np.ones_like(ra)
-    x = a_b * np.where(a_fit, 1.0, ra) + b_b * np.where(b_fit, 1.0, rb)
-    y = a_b + b_b * np.where(b_fit, 1.0, np.maximum(rb_st, np.ceil(a_b / ibuf)))
-    z = b_b + a_b * np.where(a_fit, 1.0, np.maximum(ra_st, np.ceil(b_b / wbuf)))
+    x = a_d * np.where(a_fit, 1.0, ra) + b_b * np.where(b_fit, 1.0, rb)
+    y = a_d + b_b * np.where(b_fit, 1.0, np.maximum(rb_st, np.ceil(a_d / ibuf)))
+    z = b_b + a_d * np.where(a_fit, 1.0, np.maximum(ra_st, np.ceil(b_b / wbuf)))
     streamed = np.minimum(np.minimum(x, y), z)
-    resident = np.where(upd, a_b + b_b <= ibuf,
-                        np.where(mat, a_b + b_b + o_b <= ibuf, a_b + o_b <= ibuf))
+    resident = np.where(upd, a_d + b_b <= ibuf,
+                        np.where(mat, a_b + b_b + o_b <= ibuf, a_d + o_d <= ibuf))
     dram_rd = np.where(upd | mat, np.where(resident, 0.0, streamed),
                        np.where(resident, b_b * np.where(b_fit, 1.0, rb_st), streamed))
-    dram_wr = np.where(upd | ~resident, o_b, 0.0)
+    dram_wr = np.where(upd | ~resident, np.where(mat, o_b, o_d), 0.0)
     dram = dram_rd + dram_wr
     sram_rd = (inp_rd + w_rd) * nb + acc_wr * acc_b + dram_wr
     sram_wr = acc_wr * acc_b + o_b + dram_rd

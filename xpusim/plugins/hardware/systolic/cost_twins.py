@@ -9,6 +9,7 @@ import numpy as np
 
 from xpusim.core import Twin
 from xpusim.core.trace import FORMATS, PRIMITIVES
+from xpusim.testing.twins import geometry
 
 from . import cost, cost_reference
 
@@ -49,7 +50,7 @@ def _price_args(rng: np.random.Generator) -> list:
             *(d.astype(np.int64) for d in dims),
             rng.choice([1, 2, 4, 8, 16, 32], n).astype(np.int16),
             rng.integers(0, len(FORMATS), n).astype(np.int16), rng.integers(1, 100, n),
-            np.ones(n)]
+            np.ones(n), *geometry(rng, n)]
     return [*cols, _random_params(rng), np.zeros(n), np.zeros((n, len(cost.COMPONENTS))),
             np.zeros((n, len(cost.EXTRAS)))]
 
