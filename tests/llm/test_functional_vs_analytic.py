@@ -1,6 +1,7 @@
-"""One model description, two simulations: a functional training step of gpt-nano records
-the same work, primitive by primitive and phase by phase, as its analytic trace (the rows
-``xpusim estimate`` prices)."""
+"""One model description, two simulations: a functional training step of a transformer
+records the same work, primitive by primitive and phase by phase, as its analytic trace (the
+rows ``xpusim estimate`` prices): gpt-nano, and a model file with grouped-query attention,
+heads wider than d_model / heads and a SwiGLU MLP."""
 
 from __future__ import annotations
 
@@ -16,12 +17,48 @@ from xpusim.llm.parallel import Layouts, parse_layout, params_per_device
 BATCH = 32
 
 
-def functional_step(pm, spec_name: str = "h100-sxm") -> Trace:
-    """The trace of one backprop step of gpt-nano on a batch of seq-reverse."""
+GQA_SWIGLU = """name = "gqa-swiglu"
+layers = 2
+d_model = 48
+heads = 4
+kv_heads = 2
+d_head = 16
+ffn_hidden = 96
+ffn_kind = "swiglu"
+vocab = 11
+seq_len = 16
+tied_embeddings = false
+batch_sequences = 32
+[source]
+layers = "assumption: a test model"
+d_model = "assumption: a test model"
+heads = "assumption: a test model"
+kv_heads = "assumption: a test model"
+d_head = "assumption: a test model"
+ffn_hidden = "assumption: a test model"
+ffn_kind = "assumption: a test model"
+vocab = "assumption: seq-reverse's vocabulary"
+seq_len = "assumption: seq-reverse's length"
+tied_embeddings = "assumption: a test model"
+batch_sequences = "assumption: a test model"
+"""
+
+
+@pytest.fixture(params=["gpt-nano", "gqa-swiglu"])
+def model_ref(request, tmp_path):
+    if request.param == "gpt-nano":
+        return "gpt-nano"
+    path = tmp_path / "gqa-swiglu.toml"
+    path.write_text(GQA_SWIGLU)
+    return str(path)
+
+
+def functional_step(pm, model: str = "gpt-nano", spec_name: str = "h100-sxm") -> Trace:
+    """The trace of one backprop step of ``model`` on a batch of seq-reverse."""
     data = pm.dataset("seq-reverse")
     spec = pm.load_spec(spec_name)
     backend = pm.backend(spec.backend)
-    graph = pm.model("gpt-nano", DataShape(data.sample_shape, data.n_classes, data.task))
+    graph = pm.model(model, DataShape(data.sample_shape, data.n_classes, data.task))
     rng = np.random.default_rng(0)
     trace = Trace()
     device = backend.device(spec, pm.compute_kernels(spec), rng, trace, make_optimizer("adam"),
@@ -33,8 +70,8 @@ def functional_step(pm, spec_name: str = "h100-sxm") -> Trace:
     return trace.select(np.arange(len(trace)) >= start)
 
 
-def analytic_step(spec_name: str = "h100-sxm") -> Trace:
-    model = load_model("gpt-nano")
+def analytic_step(model_ref: str = "gpt-nano", spec_name: str = "h100-sxm") -> Trace:
+    model = load_model(model_ref)
     hw = resolve_hardware(spec_name, precision="spec")
     layout = parse_layout(f"dp=1,tp=1,pp=1,mb={BATCH},recompute=false,zero=false", 1)
     rows = traces.training_rows(model, hw.fmt, [1], [BATCH], recompute=False)
@@ -58,8 +95,9 @@ def totals(trace: Trace) -> dict[tuple[str, str], tuple[float, float]]:
     return out
 
 
-def test_functional_and_analytic_traces_agree(pm):
-    functional, analytic = totals(functional_step(pm)), totals(analytic_step())
+def test_functional_and_analytic_traces_agree(pm, model_ref):
+    functional = totals(functional_step(pm, model_ref))
+    analytic = totals(analytic_step(model_ref))
     assert set(functional) == set(analytic)
     for key, (f_macs, f_bytes) in functional.items():
         a_macs, a_bytes = analytic[key]

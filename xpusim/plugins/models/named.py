@@ -85,12 +85,13 @@ def vit_tiny(args: str, data: DataShape) -> Graph:
 
 
 def transformer_block(b: GraphBuilder, x: str, d: int, heads: int, kv_heads: int | None,
-                      ffn: int, ffn_kind: str, causal: bool) -> str:
+                      ffn: int, ffn_kind: str, causal: bool, d_head: int | None = None) -> str:
     """Pre-norm block: x + attention(norm(x)), then + MLP(norm(.)); returns its output."""
     from xpusim.core.layers import SwiGLU
 
     b.add(LayerNorm(), inputs=[x])
-    b.add(MultiHeadAttention(heads, kv_heads, causal=causal))
+    b.add(MultiHeadAttention(heads, kv_heads, d_head=None if d_head == d // heads else d_head,
+                             causal=causal))
     x = b.add(Add(), inputs=[b.last, x])
     b.add(LayerNorm(), inputs=[x])
     if ffn_kind == "swiglu":

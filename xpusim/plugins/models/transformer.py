@@ -30,6 +30,11 @@ def build_transformer(model, data: DataShape) -> Graph:
                           f"and layer norm; this model has "
                           f"{'learned' if model.learned_positions else 'rotary/ALiBi'} positions "
                           f"and {model.norm} (it can be priced with xpusim estimate)")
+    if model.dropout or model.parallel_block:
+        what = "dropout" if model.dropout else "a parallel attention + MLP block"
+        raise XpusimError(f"model {model.name!r}: functional runs implement sequential pre-norm "
+                          f"blocks without dropout; this model has {what} (it can be priced "
+                          "with xpusim estimate)")
     if model.tied_embeddings:
         raise XpusimError(f"model {model.name!r} ties its output layer to the embedding table; "
                           "functional runs keep the table in the digital periphery and need an "
@@ -39,7 +44,8 @@ def build_transformer(model, data: DataShape) -> Graph:
     x = b.add(Embedding(data.classes, model.d_model, positions=t), name="embedding")
     for _ in range(model.layers):
         x = transformer_block(b, x, model.d_model, model.heads, model.kv_heads,
-                              model.ffn_hidden, model.ffn_kind, causal=True)
+                              model.ffn_hidden, model.ffn_kind, causal=True,
+                              d_head=model.d_head)
     b.add(LayerNorm())
     b.add(Dense(data.classes), name="head")
     return b.build()
