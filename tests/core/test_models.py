@@ -76,6 +76,6 @@ def test_runs_refuse_pairings_before_any_work(pm):
     with pytest.raises(XpusimError, match="needs primitive\\(s\\) matmul"):
         xpusim.run(model="gpt-nano", dataset="seq-reverse", hardware="loihi", method="dfa",
                    epochs=1, pm=pm)
-    with pytest.raises(XpusimError, match="takes samples of shape \\(1, 8, 8\\); data set "
-                                          "'seq-reverse' gives"):
+    with pytest.raises(XpusimError, match="model 'lenet5' takes images \\(C, H, W\\); the "
+                                          "data set gives samples of shape \\(16,\\)"):
         xpusim.run(model="lenet5", dataset="seq-reverse", epochs=1, pm=pm)
