@@ -25,9 +25,9 @@ def _graph(trained=None):
 
 def _values():
     rng = np.random.default_rng(1)
+    w0, w1 = (rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 2)))
     return TrainedValues(
-        {("d0", 0): (rng.standard_normal((4, 3)).astype(np.float32), np.arange(3, dtype=np.float32)),
-         ("d1", 0): (rng.standard_normal((3, 2)).astype(np.float32), None)},
+        {("d0", 0): (w0, np.arange(3, dtype=np.float32)), ("d1", 0): (w1, None)},
         {("bn", "running_var"): np.full(3, 4.0, np.float32)}, source="unit")
 
 

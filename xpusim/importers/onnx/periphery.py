@@ -85,6 +85,7 @@ def _no_extra_outputs(c: Converter, node: NodeProto, what: str) -> None:
 
 
 def batchnorm(c: Converter, node: NodeProto) -> None:
+    """BatchNormalization with its inference statistics, epsilon and momentum."""
     a = c.attrs(node)
     if a.get("training_mode", 0):
         raise c.fail(node, "training_mode = 1; export the model in eval mode (model.eval())")
@@ -102,6 +103,7 @@ def batchnorm(c: Converter, node: NodeProto) -> None:
 
 
 def layernorm(c: Converter, node: NodeProto) -> None:
+    """LayerNormalization over the last axis, with its epsilon."""
     a = c.attrs(node)
     _no_extra_outputs(c, node, "mean and inverse-deviation")
     v = c.act(node, 0)
@@ -120,6 +122,7 @@ def layernorm(c: Converter, node: NodeProto) -> None:
 
 
 def activation(fn: str) -> Handler:
+    """Relu, Tanh or Sigmoid: an elementwise activation (keeps the view)."""
     def handler(c: Converter, node: NodeProto) -> None:
         v = c.act(node, 0)
         name = c.add(node, Activation(fn), [v.node])
@@ -128,6 +131,7 @@ def activation(fn: str) -> Handler:
 
 
 def gelu(c: Converter, node: NodeProto) -> None:
+    """Gelu in its tanh form (the erf form is refused)."""
     approximate = c.attrs(node).get("approximate", "none")
     if approximate != "tanh":
         raise c.fail(node, f"approximate = {approximate!r} (GELU with erf); xpusim's GELU is "
@@ -136,6 +140,7 @@ def gelu(c: Converter, node: NodeProto) -> None:
 
 
 def softmax(c: Converter, node: NodeProto) -> None:
+    """Softmax over the last axis (opset < 13: over the flattened sample)."""
     v = c.act(node, 0)
     rank = len(v.shape) + 1
     axis = c.attrs(node).get("axis", -1 if c.opset >= 13 else 1) % rank

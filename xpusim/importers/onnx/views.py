@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def flatten(c: Converter, node: NodeProto) -> None:
+    """Flatten at axis 1: a view of each sample as one row."""
     v = c.act(node, 0)
     axis = c.attrs(node).get("axis", 1) % (len(v.shape) + 1)
     if axis != 1:
@@ -24,6 +25,7 @@ def flatten(c: Converter, node: NodeProto) -> None:
 
 
 def reshape(c: Converter, node: NodeProto) -> None:
+    """Reshape of each sample (the batch axis kept first): a view."""
     v = c.act(node, 0)
     if not c.is_const(node.input[1]):
         raise c.fail(node, "target shape computed from values; xpusim reads it only from "
@@ -53,6 +55,7 @@ def _shown(target: list[int]) -> list[int | str]:
 
 
 def squeeze(c: Converter, node: NodeProto) -> None:
+    """Squeeze of sample axes of size 1: a view."""
     v = c.act(node, 0)
     rank = len(v.shape) + 1
     axes = c.axes(node)
@@ -65,6 +68,7 @@ def squeeze(c: Converter, node: NodeProto) -> None:
 
 
 def unsqueeze(c: Converter, node: NodeProto) -> None:
+    """Unsqueeze after the batch axis: a view."""
     v = c.act(node, 0)
     axes = c.axes(node) or []
     rank = len(v.shape) + 1 + len(axes)
@@ -78,6 +82,7 @@ def unsqueeze(c: Converter, node: NodeProto) -> None:
 
 
 def shape(c: Converter, node: NodeProto) -> None:
+    """Shape of an activation: a constant, the batch size as ``BATCH``."""
     v = c.act(node, 0)
     a = c.attrs(node)
     full = np.array([BATCH, *v.shape], np.int64)
@@ -85,6 +90,7 @@ def shape(c: Converter, node: NodeProto) -> None:
 
 
 def constant(c: Converter, node: NodeProto) -> None:
+    """Constant: a dense numeric tensor (``value``, ``value_float(s)``, ``value_int(s)``)."""
     from onnx import numpy_helper
 
     a = c.attrs(node)
@@ -101,6 +107,7 @@ def constant(c: Converter, node: NodeProto) -> None:
 
 
 def dropout(c: Converter, node: NodeProto) -> None:
+    """Dropout at inference: the identity (training mode and the mask refused)."""
     if c.has(node, 2) and c.is_const(node.input[2]) and bool(c.consts[node.input[2]].any()):
         raise c.fail(node, "training_mode = true; export the model in eval mode")
     if c.has(node, 2) and not c.is_const(node.input[2]):
@@ -111,4 +118,5 @@ def dropout(c: Converter, node: NodeProto) -> None:
 
 
 def identity(c: Converter, node: NodeProto) -> None:
+    """Identity: the output is the input."""
     c.alias(node)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 def gemm(c: Converter, node: NodeProto) -> None:
+    """Gemm: alpha A·B (Bᵀ with ``transB``) + beta C as a dense layer with its bias."""
     a = c.attrs(node)
     if a.get("transA", 0):
         raise c.fail(node, "transA = 1 (a transposed activation); xpusim's dense layers "
@@ -42,6 +43,7 @@ def gemm(c: Converter, node: NodeProto) -> None:
 
 
 def matmul(c: Converter, node: NodeProto) -> None:
+    """MatMul of an activation by constant weights: a dense layer over the last axis."""
     consts = [c.is_const(t) for t in node.input[:2]]
     if consts == [True, False]:
         raise c.fail(node, "multiplies a constant by an activation (W·x); xpusim's dense "
@@ -58,6 +60,7 @@ def matmul(c: Converter, node: NodeProto) -> None:
 
 def _dense(c: Converter, node: NodeProto, v: Value, w: np.ndarray,
            bias: np.ndarray | None) -> None:
+    """A dense layer holding ``w`` (fan_in x units) and ``bias``."""
     if v.shape[-1] != w.shape[0]:
         raise c.fail(node, f"weights of {w.shape[0]} rows for inputs of {v.shape[-1]} "
                            f"features (shape {v.shape})")
@@ -69,6 +72,7 @@ def _dense(c: Converter, node: NodeProto, v: Value, w: np.ndarray,
 
 
 def conv(c: Converter, node: NodeProto) -> None:
+    """Conv: a 2-D convolution of square kernels, equal strides and padding."""
     a = c.attrs(node)
     v = c.act(node, 0)
     w = c.const(node, 1, "kernel W")
@@ -98,6 +102,7 @@ def conv(c: Converter, node: NodeProto) -> None:
 
 
 def equal_stride(c: Converter, node: NodeProto, a: dict) -> int:
+    """The stride, the same along H and W (ONNX's default is 1)."""
     strides = a.get("strides", [1, 1])
     if len(set(strides)) != 1:
         raise c.fail(node, f"strides {strides}; xpusim strides equally along H and W")
@@ -105,7 +110,7 @@ def equal_stride(c: Converter, node: NodeProto, a: dict) -> int:
 
 
 def equal_padding(c: Converter, node: NodeProto, a: dict, k: int, stride: int,
-             hw: tuple[int, ...], allow: bool) -> int:
+                  hw: tuple[int, ...], allow: bool) -> int:
     """Equal padding on every side (``auto_pad`` SAME resolved for this input size)."""
     auto = a.get("auto_pad", "NOTSET")
     if auto == "VALID":
@@ -129,7 +134,7 @@ def equal_padding(c: Converter, node: NodeProto, a: dict, k: int, stride: int,
 
 
 def per_output(c: Converter, node: NodeProto, value: np.ndarray, n: int, what: str
-            ) -> np.ndarray:
+               ) -> np.ndarray:
     """``value`` as n values, one per output (a single value is repeated)."""
     if value.size == 1:
         return np.full(n, value.reshape(-1)[0], np.float32)
@@ -139,6 +144,7 @@ def per_output(c: Converter, node: NodeProto, value: np.ndarray, n: int, what: s
 
 
 def add(c: Converter, node: NodeProto) -> None:
+    """Add: a residual add of two activations of one shape, or a bias (``_bias``)."""
     left, right = node.input[0], node.input[1]
     if c.is_const(left) or c.is_const(right):
         _bias(c, node, right if c.is_const(left) else left, left if c.is_const(left) else right)
@@ -170,11 +176,11 @@ def _bias(c: Converter, node: NodeProto, act: str, const: str) -> None:
         if full.ndim != 4 or full.shape[0] != 1 or full.shape[2:] != (1, 1):
             raise c.fail(node, f"adds a constant of shape {value.shape} to a convolution's "
                                f"output; a bias has one value per channel ({layer.filters}, 1, 1)")
-        add = per_output(c, node, full.reshape(-1), layer.filters, "constant")
+        extra = per_output(c, node, full.reshape(-1), layer.filters, "constant")
     else:
-        add = per_output(c, node, value, layer.units, "constant")
+        extra = per_output(c, node, value, layer.units, "constant")
     w, b = c.matrices[(owner, 0)]
-    c.matrices[(owner, 0)] = [w, add if b is None else b + add]
+    c.matrices[(owner, 0)] = [w, extra if b is None else b + extra]
     if not layer.bias:
         c.replace(owner, attrs.evolve(layer, bias=True))
     c.origin[node.output[0]] = owner
