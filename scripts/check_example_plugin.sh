@@ -127,7 +127,8 @@ else
 fi
 
 step "the tutorials, as written (tests/meta/test_tutorials.py in this environment)"
-mkdir "$WORK/tree" && cp -r "$ROOT/tests" "$ROOT/docs" "$WORK/tree/"  # no source tree beside them
+# no source tree beside them; examples/ holds files the pages copy in (<!-- files: ... -->)
+mkdir "$WORK/tree" && cp -r "$ROOT/tests" "$ROOT/docs" "$ROOT/examples" "$WORK/tree/"
 XPUSIM_TUTORIAL_VENV=1 python -m pytest -q -p no:cacheprovider --rootdir "$WORK/tree" \
     -c /dev/null --import-mode=importlib "$WORK/tree/tests/meta/test_tutorials.py" \
     || fail "a tutorial does not run as written"

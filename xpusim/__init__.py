@@ -23,4 +23,12 @@ def run(**kwargs: Any):  # noqa: ANN201 - returns xpusim.core.results.RunResult
     return _run(**kwargs)
 
 
-__all__ = ["__version__", "hookimpl", "run"]
+def load_onnx(path: Any, name: str | None = None):  # noqa: ANN201 - returns core.graph.Graph
+    """The model in an ONNX file as a layer graph with its trained weights (needs the optional
+    ``onnx`` package; see ``xpusim.importers.onnx.load_onnx``)."""
+    from xpusim.importers.onnx import load_onnx as _load
+
+    return _load(path, name)
+
+
+__all__ = ["__version__", "hookimpl", "load_onnx", "run"]

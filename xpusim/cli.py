@@ -89,11 +89,13 @@ def _kv(values: tuple[str, ...], what: str) -> dict[str, Any]:
 @click.option("--method", default="backprop", show_default=True,
               help="Training method (see `xpusim methods`).")
 @click.option("--model", default="mlp:64-256-10", show_default=True,
-              help="Model, e.g. mlp:64-256-10 (inputs-hidden...-classes).")
+              help="Model, e.g. mlp:64-256-10 (inputs-hidden...-classes), lenet5, or a trained "
+                   "model file onnx:PATH (see docs/models.md).")
 @click.option("--dataset", default="digits", show_default=True,
               help="digits, idx:PATH or mnist:PATH.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=0),
-              help="Training epochs (0: evaluate the initial weights).")
+              help="Training epochs (0: evaluate the initial weights, e.g. an imported "
+                   "model's trained ones).")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
               help="Mini-batch size.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),

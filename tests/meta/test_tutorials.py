@@ -9,7 +9,13 @@ Conventions the pages follow (so that what a reader sees is what CI runs):
   interpreter's virtual environment first on ``PATH`` (as if activated), and must exit 0;
 - in a ```console block, ``$ ...`` lines are run the same way and the lines after them must
   appear in the output (a non-zero exit is expected when they show ``error:``);
-- ```text blocks are not run (layouts).
+- ```text blocks are not run (layouts);
+- a block opened in the brace form with the class ``no-run``, e.g.
+  ```` ``` { .bash .no-run title="needs PyTorch" } ````, is shown and not run (a step that
+  needs software xpusim does not install); its language is its first class;
+- a line ``<!-- files: PATH ... -->`` names files of the repository (paths from its root)
+  that are copied into the page's folder before its blocks run: what the page tells the
+  reader to download.
 
 The pages install things (``pip install -e .``), so this test runs only in a throwaway
 environment: ``scripts/check_example_plugin.sh`` (part of CI) builds one, installs xpusim and the
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,16 +36,46 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
-FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
+FENCE = re.compile(r"^```[ \t]*(?:\{([^}\n]*)\}|(\w+)[^\n]*)\n(.*?)^```\s*$", re.M | re.S)
+FILES = re.compile(r"^<!-- files: (.+?) -->\s*$", re.M)
 
-pytestmark = pytest.mark.skipif(
+in_fresh_venv = pytest.mark.skipif(
     os.environ.get("XPUSIM_TUTORIAL_VENV") != "1",
     reason="runs in the fresh virtual environment of scripts/check_example_plugin.sh "
            "(XPUSIM_TUTORIAL_VENV=1)")
 
 
+def fences(text: str) -> list[tuple[str, str, bool]]:
+    """(language, body, runs) of every fenced block, in order."""
+    out = []
+    for m in FENCE.finditer(text):
+        braces, lang, body = m.group(1), m.group(2), m.group(3)
+        if braces is not None:
+            classes = re.findall(r"(?:^|\s)\.([\w-]+)", braces)
+            out.append((classes[0] if classes else "", body, "no-run" not in classes))
+        else:
+            out.append((lang, body, True))
+    return out
+
+
 def blocks(page: Path) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2)) for m in FENCE.finditer(page.read_text())]
+    """The blocks that run, in order: (language, body)."""
+    return [(lang, body) for lang, body, runs in fences(page.read_text()) if runs]
+
+
+def page_files(page: Path) -> list[Path]:
+    """Repository files the page's ``<!-- files: ... -->`` lines name."""
+    return [ROOT / name for m in FILES.finditer(page.read_text()) for name in m.group(1).split()]
+
+
+def test_fences_and_files_the_runner_reads():
+    text = ("```bash\nxpusim run\n```\n\n``` { .python .no-run title=\"needs PyTorch\" }\n"
+            "import torch\n```\n\n```{.console}\n$ xpusim specs list\n```\n")
+    assert fences(text) == [("bash", "xpusim run\n", True), ("python", "import torch\n", False),
+                            ("console", "$ xpusim specs list\n", True)]
+    for page in PAGES:
+        for path in page_files(page):
+            assert path.is_file(), f"{page.name}: files: {path} does not exist"
 
 
 def _shell_env() -> dict[str, str]:
@@ -56,6 +93,7 @@ def _shell(line: str, folder: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
+@in_fresh_venv
 def test_xpusim_comes_from_the_fresh_environment():
     import xpusim
 
@@ -65,16 +103,20 @@ def test_xpusim_comes_from_the_fresh_environment():
     assert not Path(xpusim.__file__).resolve().is_relative_to(ROOT)
 
 
+@in_fresh_venv
 def test_tutorial_pages_exist():
     names = {p.stem for p in PAGES}
     assert {"write-a-hardware-plugin", "compare-lifetime-costs"} <= names
 
 
+@in_fresh_venv
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
 def test_tutorial_runs_as_written(page, tmp_path, monkeypatch):
     folder = tmp_path / page.stem
     folder.mkdir()
+    for path in page_files(page):
+        shutil.copy(path, folder / path.name)
     monkeypatch.chdir(folder)
     namespace: dict = {"__name__": f"tutorial_{page.stem.replace('-', '_')}"}
     ran = 0

@@ -19,7 +19,7 @@ _WHERE = {
     "DataShape": "registry",
     "MethodInfo": "registry", "ModelInfo": "registry",
     "HardwareBackend": "backend", "ParamVector": "backend", "si_factor": "backend",
-    "MasterWeightsDevice": "device", "load": "kernels",
+    "MasterWeightsDevice": "device", "load": "kernels", "TrainedValues": "trained",
     **{name: "errors" for name in ("CostError", "IncompatibleError", "PluginError",
                                    "RunDiverged", "SpecError", "UnknownNameError",
                                    "XpusimError")},

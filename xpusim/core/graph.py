@@ -9,11 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .errors import XpusimError
 from .layers import Activation, Dense, Layer, Matrix, MultiHeadAttention, Shape
+
+if TYPE_CHECKING:
+    from .trained import TrainedValues
 
 INPUT = "input"
 """The name node inputs use for the model's input."""
@@ -31,15 +35,19 @@ class Node:
 @attrs.frozen(eq=False)
 class Graph:
     """A model: its input sample shape (``tokens``: integer ids), its nodes; the last node's
-    output is the model's output (class scores, or per-token scores)."""
+    output is the model's output (class scores, or per-token scores). ``trained``: values it
+    brings (an imported model's weights), placed instead of a fresh initialisation."""
 
     name: str
     input_shape: Shape
     nodes: tuple[Node, ...]
     tokens: bool = False
+    trained: TrainedValues | None = None
 
     def __attrs_post_init__(self) -> None:
         self.shapes  # noqa: B018 - validate now: every error names the node
+        if self.trained is not None:
+            self.trained.check(self)
 
     @cached_property
     def shapes(self) -> dict[str, Shape]:
@@ -181,5 +189,5 @@ class GraphBuilder:
                                else (self.last,)))
         return name
 
-    def build(self) -> Graph:
-        return Graph(self.name, self.input_shape, tuple(self.nodes), self.tokens)
+    def build(self, trained: TrainedValues | None = None) -> Graph:
+        return Graph(self.name, self.input_shape, tuple(self.nodes), self.tokens, trained)

@@ -156,14 +156,17 @@ class Network:
     # -- weights ---------------------------------------------------------------------------
 
     def initialize(self, rng: np.random.Generator, rule: Rule | None = None) -> None:
-        """Place every matrix (the rule's initialisation or the layer's; zero biases) and the
-        periphery parameters, in graph order, drawing from ``rng``."""
+        """Place every matrix and the periphery parameters, in graph order: the values the
+        graph brings (``Graph.trained``) where it has them, else the rule's initialisation or
+        the layer's (zero biases), drawing from ``rng``."""
         rule = rule or Rule()
         g = self.graph
         for node in g.nodes:
             shapes = g.input_shapes(node)
             for slot, m in enumerate(node.layer.matrices(shapes)):
-                chosen = rule.init(self, node, slot, m, rng)
+                chosen = g.trained.matrix(node.name, slot) if g.trained else None
+                if chosen is None:
+                    chosen = rule.init(self, node, slot, m, rng)
                 if chosen is None:
                     w = node.layer.init(slot, m, rng)
                     b = np.zeros(m.fan_out, dtype=np.float32) if m.bias else None
@@ -171,7 +174,8 @@ class Network:
                     w, b = chosen
                 self.device.place(self.ids[(node.name, slot)], w, b)
             for name, value in node.layer.params(shapes, rng).items():
-                self.device.periphery[(node.name, name)] = value
+                given = g.trained.param(node.name, name) if g.trained else None
+                self.device.periphery[(node.name, name)] = value if given is None else given
 
     def matrix_shape(self, node: Node, slot: int) -> tuple[int, int]:
         m = node.layer.matrices(self.graph.input_shapes(node))[slot]

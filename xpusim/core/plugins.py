@@ -275,10 +275,10 @@ class Plugins:
         return self._lookup(self.datasets, "data set", base).load(arg or None)
 
     def model(self, name: str, data: DataShape) -> Any:
-        """The layer graph named ``name`` (``mlp:64-256-10``, ``lenet5``, a model TOML file)
-        for data of shape ``data``."""
-        if name.endswith(".toml"):
-            prefix, args = "toml", name
+        """The layer graph named ``name`` (``mlp:64-256-10``, ``lenet5``, a model TOML or ONNX
+        file) for data of shape ``data``."""
+        if name.endswith((".toml", ".onnx")) and not name.startswith("onnx:"):
+            prefix, args = name.rsplit(".", 1)[1], name
         else:
             prefix, _, args = name.partition(":")
         return self._lookup(self.models, "model family", prefix).parse(args, data)

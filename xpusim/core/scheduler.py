@@ -203,6 +203,8 @@ def run(config: RunConfig, plugins: Plugins | None = None,
                config_hash=config.hash(spec_hash), version=__version__,
                model_params=model.n_params, train_samples=n, test_samples=len(data.x_test),
                compute_kernels=kernels.provider, cost_kernels=cost.provider)
+    if model.trained is not None:  # an imported model: which file, and which version of it
+        cfg.update(model_source=model.trained.source, model_sha256=model.trained.digest)
     return RunResult(
         config=cfg, status=status, final_test_accuracy=final_acc,
         accuracy_per_epoch=acc_curve, loss_per_epoch=loss_curve,

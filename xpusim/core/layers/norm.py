@@ -11,7 +11,8 @@ import numpy as np
 
 from .base import Layer, Ops, Shape
 
-EPS = np.float32(1e-5)
+EPS = 1e-5
+"""Default epsilon under the variance (PyTorch's and ONNX's default for both norms)."""
 #: Ops per element: mean, variance (2), normalise (2), scale and shift (2).
 FORWARD_ARRAYS, FORWARD_OPS = 2, 7
 #: Backward: read the error and the normalised input, write the input error; the gain and
@@ -30,12 +31,17 @@ def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv: np.ndarray,
 
 @attrs.frozen
 class LayerNorm(Layer):
-    """Normalise each sample (or token) over its last axis, then scale and shift."""
+    """Normalise each sample (or token) over its last axis, then scale and shift; ``eps`` is
+    added to the variance."""
 
     kind: ClassVar[str] = "layernorm"
+    eps: float = EPS
 
     def out_shape(self, shapes: Sequence[Shape]) -> Shape:
         return shapes[0]
+
+    def describe(self) -> str:
+        return self.kind if self.eps == EPS else f"{self.kind} eps {self.eps:g}"
 
     def params(self, shapes: Sequence[Shape], rng: np.random.Generator
                ) -> dict[str, np.ndarray]:
@@ -45,7 +51,7 @@ class LayerNorm(Layer):
     def forward(self, ops: Ops, xs: list[np.ndarray]) -> tuple[np.ndarray, Any]:
         x = xs[0]
         mean = x.mean(axis=-1, keepdims=True)
-        inv = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + EPS)
+        inv = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + np.float32(self.eps))
         xhat = ((x - mean) * inv).astype(np.float32)
         ops.record(x.size, FORWARD_ARRAYS, FORWARD_OPS)
         return xhat * ops.param("gain") + ops.param("shift"), (xhat, inv)
@@ -65,13 +71,18 @@ class LayerNorm(Layer):
 @attrs.frozen
 class BatchNorm(Layer):
     """Normalise each channel (axis 0 of the sample) over the batch and positions; running
-    statistics (momentum ``momentum``) replace batch statistics outside training."""
+    statistics (momentum ``momentum``) replace batch statistics outside training; ``eps`` is
+    added to the variance."""
 
     kind: ClassVar[str] = "batchnorm"
     momentum: float = 0.1
+    eps: float = EPS
 
     def out_shape(self, shapes: Sequence[Shape]) -> Shape:
         return shapes[0]
+
+    def describe(self) -> str:
+        return self.kind if self.eps == EPS else f"{self.kind} eps {self.eps:g}"
 
     def params(self, shapes: Sequence[Shape], rng: np.random.Generator
                ) -> dict[str, np.ndarray]:
@@ -100,7 +111,7 @@ class BatchNorm(Layer):
             rv[...] = (1 - m) * rv + m * var * np.float32(n / max(n - 1, 1))
         else:
             mean, var = ops.param("running_mean"), ops.param("running_var")
-        inv = (1.0 / np.sqrt(var + EPS)).astype(np.float32)
+        inv = (1.0 / np.sqrt(var + np.float32(self.eps))).astype(np.float32)
         xhat = ((x - pc(mean)) * pc(inv)).astype(np.float32)
         ops.record(x.size, FORWARD_ARRAYS, FORWARD_OPS)
         y = xhat * pc(ops.param("gain")) + pc(ops.param("shift"))

@@ -5,7 +5,7 @@ from xpusim import hookimpl
 from xpusim.core import ModelInfo
 from xpusim.core.layers import BUILTIN
 
-from . import cnn, mlp, named, transformer
+from . import cnn, mlp, named, onnx_file, transformer
 
 
 @hookimpl
@@ -21,6 +21,8 @@ def xpusim_register_models():
         ModelInfo("resnet20", named.resnet20, "CIFAR ResNet-20 (He et al. 2016)"),
         ModelInfo("vit-tiny", named.vit_tiny, "a 4-block, 64-wide vision transformer"),
         ModelInfo("toml", transformer.parse_file, "a model TOML file (path ending in .toml)"),
+        ModelInfo("onnx", onnx_file.parse, "a trained model from an ONNX file: onnx:PATH or a "
+                                           "path ending in .onnx (weights included)"),
     ]
     families += [ModelInfo(name, transformer.named(name), f"transformer {name} "
                            "(xpusim/llm/models)") for name in list_models()]
