@@ -22,7 +22,7 @@ from ..estimate import OutOfMemoryError, estimate_serving, estimate_training, re
 from ..model import MODEL_DIR, Transformer, list_models, load_model
 from ..parallel import MICRO_BATCHES, enumerate_layouts, parse_items
 from ..search import search_training
-from ..stacks import get_stack
+from ..stacks import Stack, get_stack
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases.toml"
@@ -202,10 +202,12 @@ def _layout_text(p: dict) -> str:
     return ",".join(keys)
 
 
-def run(case: Case, search: bool = False, gemm_efficiency: float | None = None) -> Outcome:
+def run(case: Case, search: bool = False, gemm_efficiency: float | None = None,
+        stack: Stack | None = None) -> Outcome:
     """Price one case; ``search`` also runs the layout search over the case's software
     ``searchable`` keys and says whether it finds the published layout or a faster one.
-    ``gemm_efficiency`` replaces the stack's (the calibration's trial values)."""
+    ``gemm_efficiency`` replaces the stack's (the calibration's trial values); ``stack``
+    replaces the case's stack altogether (the mechanism-by-mechanism comparison)."""
     m = model_of(case)
     if case.kind == "serving":
         try:
@@ -219,7 +221,7 @@ def run(case: Case, search: bool = False, gemm_efficiency: float | None = None) 
         r = {**r, "kind": "serving"}
         layout = f"tp={r['tp']},batch={r['batch']},{case.scheduling}"
     else:
-        stack = get_stack(case.stack, flash_attention=case.attention,
+        stack = get_stack(stack or case.stack, flash_attention=case.attention,
                           gemm_efficiency=gemm_efficiency)
         r = estimate_training(m, case.hardware, case.devices, case.tokens,
                               parallel=case.parallel or None, overrides=case.overrides,
