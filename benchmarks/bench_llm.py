@@ -10,7 +10,9 @@
 
 Run: ``python benchmarks/bench_llm.py``; ``--validation`` also prints the tables of
 ``docs/validation-llm.md`` (estimates next to published training and serving figures, from
-``xpusim/llm/validation/cases.toml``).
+``xpusim/llm/validation/cases.toml``); ``--calibrate`` reprints each software stack's fitted
+``gemm_efficiency`` (``xpusim/llm/stacks.toml``) from its calibration cases; ``--mechanisms``
+the training medians with the stacks' mechanisms switched on one after another.
 """
 
 from __future__ import annotations
@@ -76,13 +78,30 @@ def validation() -> None:
         print(f"\n{kind}: median |error| {k['median_abs_error'] * 100:.1f} % over {k['cases']} "
               f"scored cases; worst {k['worst_error'] * 100:+.1f} % ({k['worst']}); "
               f"{k['beyond_30']} beyond 30 %")
-    print("\n| group | cases | median abs. error | worst error | beyond 30 % |\n"
+        for part, name in (("calibration", "calibration cases"), ("held_out", "held out")):
+            if k[part]["cases"] and k["calibration"]["cases"]:
+                v = k[part]
+                print(f"  {name}: median |error| {v['median_abs_error'] * 100:.1f} % over "
+                      f"{v['cases']}; worst {v['worst_error'] * 100:+.1f} % ({v['worst']}); "
+                      f"{v['beyond_30']} beyond 30 %")
+    def cell(v: dict) -> str:
+        return f"{v['cases']} ({v['median_abs_error'] * 100:.1f} %)" if v["cases"] else "—"
+
+    print("\n| training group | stack | cases | median abs. error | calibration cases (median) "
+          "| held out (median) | worst error | beyond 30 % |\n|---|---|---|---|---|---|---|---|")
+    for g, v in s["training"]["groups"].items():
+        if v["cases"]:
+            stacks = _unique(o.case.stack or "—" for o in outcomes if o.case.group == g)
+            print(f"| {g} | {', '.join(stacks)} | {v['cases']} | "
+                  f"{v['median_abs_error'] * 100:.1f} % | {cell(v['calibration'])} | "
+                  f"{cell(v['held_out'])} | {v['worst_error'] * 100:+.1f} % | "
+                  f"{v['beyond_30']} |")
+    print("\n| serving group | cases | median abs. error | worst error | beyond 30 % |\n"
           "|---|---|---|---|---|")
-    for kind in ("training", "serving"):
-        for g, v in s[kind]["groups"].items():
-            if v["cases"]:
-                print(f"| {g} | {v['cases']} | {v['median_abs_error'] * 100:.1f} % | "
-                      f"{v['worst_error'] * 100:+.1f} % | {v['beyond_30']} |")
+    for g, v in s["serving"]["groups"].items():
+        if v["cases"]:
+            print(f"| {g} | {v['cases']} | {v['median_abs_error'] * 100:.1f} % | "
+                  f"{v['worst_error'] * 100:+.1f} % | {v['beyond_30']} |")
     groups: dict[str, list] = {}
     for o in outcomes:
         groups.setdefault((o.case.kind, o.case.group), []).append(o)
@@ -90,24 +109,28 @@ def validation() -> None:
         unit = QUANTITIES[items[0].case.quantity][0]
         print(f"\n### {group} ({kind})\n")
         if kind == "training":
-            print(f"| run | hardware | devices | layout priced | published ({unit}) | estimate | "
-                  f"error | the search finds |\n|---|---|---|---|---|---|---|---|")
+            print(f"| run | hardware | devices | stack | layout priced | published ({unit}) | "
+                  f"estimate | error | the search finds |\n|---|---|---|---|---|---|---|---|---|")
         else:
             print(f"| run | hardware | precision | priced as | published ({unit}) | estimate | "
                   f"error |\n|---|---|---|---|---|---|---|")
         for o in items:
             c = o.case
             err = "—" if o.refused else f"{o.error * 100:+.1f} %" + (
-                "" if c.scored else " (not scored)")
+                "" if c.scored else " (not scored)") + (
+                " (calibration)" if c.role == "calibration" else "")
             hw = c.hardware + (" " + " ".join(c.overrides) if c.overrides else "")
             if kind == "training":
-                print(f"| {c.label} | {hw} | {c.devices} | {o.layout} | {_fmt(c.published)} | "
-                      f"{_fmt(o.estimate)} | {err} | {o.search or '—'} |")
+                stack = c.stack + (f" ({c.attention})" if c.attention else "")
+                print(f"| {c.label} | {hw} | {c.devices} | {stack} | {o.layout} | "
+                      f"{_fmt(c.published)} | {_fmt(o.estimate)} | {err} | "
+                      f"{o.search or '—'} |")
             else:
                 print(f"| {c.label} | {hw} | {c.precision} | {o.layout or o.refused} | "
                       f"{_fmt(c.published)} | {_fmt(o.estimate)} | {err} |")
         for label, texts in (("Source", [o.case.source for o in items]),
                              ("Checked", [o.case.verified for o in items]),
+                             ("Stack", [o.case.stack_source for o in items]),
                              ("Note", [o.case.note for o in items]),
                              ("Not scored", [o.case.unscored for o in items])):
             for t in _unique(t for t in texts if t):
@@ -130,7 +153,60 @@ def validation() -> None:
                   f"{r['usd_per_million_tokens']:.3g} |")
 
 
+def calibration() -> None:
+    """Each stack's gemm_efficiency as its calibration cases imply, against stacks.toml."""
+    from xpusim.llm.stacks import get_stack, list_stacks
+    from xpusim.llm.validation import calibrate, calibration_cases
+
+    for name in list_stacks():
+        fitted = calibrate(name)
+        if fitted is None:
+            print(f"{name:12s} no calibration case: gemm_efficiency 1 (stacks.toml: "
+                  f"{get_stack(name).gemm_efficiency:g})")
+        else:
+            print(f"{name:12s} gemm_efficiency = {fitted:.3f}  (stacks.toml: "
+                  f"{get_stack(name).gemm_efficiency:g}; {len(calibration_cases(name))} "
+                  f"calibration cases)")
+
+
+def mechanisms() -> None:
+    """Training medians (all scored, held out) as the stacks' mechanisms are switched on in
+    turn: the cost model alone (every case on the ideal stack), + the attention kernels, + the
+    fp32 loss, + the calibrated GEMM efficiency (the stacks as shipped)."""
+    import attrs
+
+    from xpusim.llm.stacks import get_stack
+    from xpusim.llm.validation import load_cases, run, summary
+
+    cases = [c for c in load_cases() if c.kind == "training"]
+    steps = (("cost model alone (ideal stack)", dict(attention=False, loss=False, gemm=False)),
+             ("+ the stacks' attention kernels", dict(attention=True, loss=False, gemm=False)),
+             ("+ fp32 loss passes", dict(attention=True, loss=True, gemm=False)),
+             ("+ calibrated GEMM efficiency", dict(attention=True, loss=True, gemm=True)))
+    print("| mechanisms | all scored (median abs. error) | held out (median abs. error) | "
+          "beyond 30 % |\n|---|---|---|---|")
+    for label, on in steps:
+        outcomes = []
+        for c in cases:
+            st = get_stack(c.stack, flash_attention=c.attention)
+            ideal = get_stack("ideal")
+            st = attrs.evolve(
+                st, attention=st.attention if on["attention"] else ideal.attention,
+                flash_attention=st.flash_attention if on["attention"] else ideal.flash_attention,
+                loss=st.loss if on["loss"] else ideal.loss,
+                gemm_efficiency=st.gemm_efficiency if on["gemm"] else 1.0)
+            outcomes.append(run(attrs.evolve(c, stack=None), stack=st))
+        k = summary(outcomes)["training"]
+        print(f"| {label} | {k['median_abs_error'] * 100:.1f} % ({k['cases']}) | "
+              f"{k['held_out']['median_abs_error'] * 100:.1f} % ({k['held_out']['cases']}) | "
+              f"{k['beyond_30']} |")
+
+
 if __name__ == "__main__":
     main()
     if "--validation" in sys.argv:
         validation()
+    if "--calibrate" in sys.argv:
+        calibration()
+    if "--mechanisms" in sys.argv:
+        mechanisms()

@@ -39,7 +39,7 @@ def test_every_case_names_its_source_and_role(pm):
         assert pm.load_spec(gpu).backend == "gpu"
     for c in cases:
         assert c["source"] and c["reference"], c
-        assert c["role"] in ("calibration", "validation", "reported"), c
+        assert c["role"] in (*gv.CALIBRATION_ROLES, "validation", "reported"), c
         assert c["format"] in gv.SPEC_FORMAT, c
         assert c["tflops"] > 0 and min(c["m"], c["n"], c["k"]) > 0, c
         if c["role"] == "reported":
@@ -70,8 +70,18 @@ def test_no_case_beyond_goal(goal):
 def test_calibration_rows_reproduce_the_spec_fractions(pm):
     """Each spec's calibrated sustained fraction is the one its calibration row implies."""
     for c in gv.load_cases():
-        if c["role"] != "calibration":
+        if c["role"] not in gv.CALIBRATION_ROLES:
             continue
         params = pm.load_spec(c["gpu"]).params
         spec_value = getattr(params.gemm.sustained, gv.SUSTAINED_KEY[c["format"]])
         assert spec_value == pytest.approx(gv.calibrate(c), abs=0.002), c
+
+
+def test_no_grid_shape_beats_a_measured_maximum():
+    """A ``calibration-max`` row is the best of a search: the model prices no GEMM of the search
+    grid faster, and its fastest one at that rate."""
+    for c in gv.load_cases():
+        if c["role"] == "calibration-max":
+            rates, _ = gv.grid_rates(c["gpu"], c["format"])
+            assert rates.max() <= c["tflops"] * 1e12 * 1.002, c
+            assert rates.max() >= c["tflops"] * 1e12 * 0.99, c

@@ -51,6 +51,13 @@ def _fmt_si(x: float, unit: str) -> str:
               type=click.Choice(["auto", "spec", "bf16", "fp16", "fp8"]),
               help="auto: the spec's best 16-bit format; fp8: weight GEMMs in fp8 (Transformer "
                    "Engine's recipe); spec: as the spec file says.")
+@click.option("--stack", default=None, metavar="NAME",
+              help="Training: the software stack that trains (ideal, megatron, deepspeed, "
+                   "flash-attn, llm-foundry, pytorch, xla; default ideal: every kernel at the "
+                   "cost model's rate). See docs/llm.md, 'Software stacks'.")
+@click.option("--attention", default=None, metavar="KERNEL",
+              help="Training: the FlashAttention kernel instead of the stack's (flash2, flash1, "
+                   "triton, xformers, or rows: priced by the cost model).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Spec override, e.g. compute_format=fp8-e4m3; repeatable.")
 @click.option("--pue", type=float, default=1.1, show_default=True,
@@ -86,9 +93,10 @@ def _fmt_si(x: float, unit: str) -> str:
               help="Training: the break-even served-token volume against the same run on SPEC.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @out_option
-def estimate(model, hardware, devices, tokens, parallel, precision, overrides, pue, grid,
-             usd_per_device_hour, local_learning, steps_multiplier, serve, batch, scheduling,
-             prompt_tokens, output_tokens, tp, weights, lifetime_tokens, versus, as_json, out):
+def estimate(model, hardware, devices, tokens, parallel, precision, stack, attention, overrides,
+             pue, grid, usd_per_device_hour, local_learning, steps_multiplier, serve, batch,
+             scheduling, prompt_tokens, output_tokens, tp, weights, lifetime_tokens, versus,
+             as_json, out):
     """Estimate training (time, device-hours, energy, money, CO2, MFU) or serving (tokens/s,
     J/token, USD per million tokens) of a large transformer, priced by the spec's cost kernels.
 
@@ -114,7 +122,8 @@ def estimate(model, hardware, devices, tokens, parallel, precision, overrides, p
                                    precision=precision, pue=pue,
                                    grid_kg_per_kwh=grid, usd_per_device_hour=usd_per_device_hour,
                                    local_learning=local_learning,
-                                   steps_multiplier=steps_multiplier)
+                                   steps_multiplier=steps_multiplier, stack=stack,
+                                   attention=attention)
         if lifetime_tokens is not None or versus:
             common = dict(batch=batch, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
                           pue=pue, grid_kg_per_kwh=grid, weights=weights, precision=precision,
@@ -129,7 +138,8 @@ def estimate(model, hardware, devices, tokens, parallel, precision, overrides, p
                 other = estimate_training(model, versus, devices, _num(tokens, "--tokens"),
                                           pue=pue, grid_kg_per_kwh=grid,
                                           local_learning=local_learning,
-                                          steps_multiplier=steps_multiplier)
+                                          steps_multiplier=steps_multiplier, stack=stack,
+                                          attention=attention)
                 other_served = estimate_serving(model, versus, **common)
                 result["versus"] = {"hardware": versus, "training": other,
                                     "serving": other_served,
@@ -168,6 +178,7 @@ def _human(result, serve, hardware, versus):
             f"zero={p['zero']}, sp={str(p['sp']).lower()}, vp={p['vp']}, "
             f"flash={str(p['flash']).lower()}, overlap={str(p['overlap']).lower()}"
             f"{' (searched)' if p['searched'] else ''}",
+            f"  stack           {result['stack']}",
             f"  training FLOPs  {result['training_flops']:.3g} (6ND: {result['flops_6nd']:.3g})",
             f"  time            {result['time_days']:.3g} days "
             f"({result['step_time_s']:.3g} s/step)",

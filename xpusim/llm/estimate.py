@@ -25,10 +25,11 @@ from xpusim.core.trace import PHASES, PRIMITIVES
 
 from . import inputs, traces
 from .model import Transformer, load_model
-from .parallel import (DEFAULT_INTERCONNECT, FULL, Layout, LayoutError, Layouts, collective,
-                       communication, is_placement, layers_per_stage, micro_batches,
+from .parallel import (DEFAULT_INTERCONNECT, FULL, SELECTIVE, Layout, LayoutError, Layouts,
+                       collective, communication, is_placement, layers_per_stage, micro_batches,
                        params_per_device, parse_items, parse_layout, serving_memory,
                        training_memory)
+from .stacks import FA_PRODUCTS, Stack, attention_flops, attention_speed, get_stack
 
 DEFAULT_PUE = 1.1
 """Patterson et al. 2021 (Carbon Emissions and Large Neural Network Training): PUE 1.1 of the
@@ -244,26 +245,64 @@ def _hidden(raw: np.ndarray, behind: np.ndarray, buckets: np.ndarray) -> np.ndar
     return np.maximum(raw - behind, raw / np.maximum(buckets, 1))
 
 
-def evaluate_layouts(model: Transformer, hw: Hardware, ly: Layouts, *, local: bool = False
-                     ) -> dict[str, np.ndarray]:
+def _measured_attention(model: Transformer, hw: Hardware, stack: Stack, uniq: np.ndarray,
+                        t: np.ndarray, rows: dict[str, np.ndarray], local: bool
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(forward, backward) seconds per block and micro-batch by which the stack's measured
+    attention kernel changes the priced attention rows of each distinct layout (0 where the
+    stack prices the rows, or no speed was published for the spec)."""
+    n = uniq.shape[0]
+    d_fwd, d_bwd = np.zeros(n), np.zeros(n)
+    att = rows["part"] == traces.PART_ATTENTION
+    if not att.any():
+        return d_fwd, d_bwd
+    F = PHASES.index("train-forward")
+    is_f = rows["phase"] == F
+    seq = model.seq_len
+    for j in range(n):
+        tp, mb, rc, _, flash = (int(x) for x in uniq[j])
+        speed = attention_speed(stack.kernel(bool(flash)), hw.name, seq, model.d_head)
+        if speed is None:
+            continue
+        fwd = attention_flops(seq, model.d_head, model.heads / tp, mb) / speed
+        again = 0.0 if local else float(rc == FULL or (rc == SELECTIVE and not flash))
+        bwd = 0.0 if local else (FA_PRODUCTS - 1.0 + again) * fwd
+        d_fwd[j] = fwd - (t[:, j] * (att[:, j] & is_f[:, j])).sum()
+        d_bwd[j] = bwd - (t[:, j] * (att[:, j] & ~is_f[:, j])).sum()
+    return d_fwd, d_bwd
+
+
+def evaluate_layouts(model: Transformer, hw: Hardware, ly: Layouts, *, local: bool = False,
+                     stack: Stack | str | None = None) -> dict[str, np.ndarray]:
     """Step time, its parts, energy and memory of every layout (vectorised: the rows of the
     distinct (tp, micro-batch, recompute, sp, flash) combinations and the optimizer passes
-    priced in one cost-kernel call)."""
+    priced in one cost-kernel call), as the software ``stack`` runs them (``stacks.py``;
+    None: ``ideal``)."""
     fm = hw.fmt
+    stack = get_stack(stack)
     uniq, inv = _unique(ly)
     rows = traces.training_rows(model, fm, uniq[:, 0], uniq[:, 1], recompute=uniq[:, 2],
                                 backward=not local, sp=uniq[:, 3].astype(bool),
-                                flash=uniq[:, 4].astype(bool), fp8=hw.fp8)
+                                flash=uniq[:, 4].astype(bool), fp8=hw.fp8, loss=stack.loss)
     p_dev = params_per_device(model, ly)
     p_opt = p_dev / np.where(ly.zero >= 1, ly.dp, 1)
     opt_vals, opt_inv = np.unique(p_opt, return_inverse=True)
     opt = traces.optimizer_rows(opt_vals, fm, hw.fp8)
     (t, e), (to, eo) = price_parts([rows, opt], hw)
     F, B, U = "train-forward", "train-backward", "train-update"
-    t_fwd = _per_unit(t, rows, traces.LAYER, (F,))[inv]
-    t_bwd = _per_unit(t, rows, traces.LAYER, (B, U))[inv]
+    static = hw.cost.static_power_w
+    if stack.gemm_efficiency != 1.0:  # the stack's GEMMs (and products priced as rows) slower
+        products = np.isin(rows["primitive"], [traces.PRIMITIVE[p] for p in
+                                                 (*GEMM_PRIMS, "matmul")])
+        extra = np.where(products, t * (1.0 / stack.gemm_efficiency - 1.0), 0.0)
+        t, e = t + extra, e + static * extra
+    # a measured attention kernel replaces the priced attention rows' time; the rows' work
+    # (dynamic energy) stays, static power follows the time
+    d_fwd, d_bwd = _measured_attention(model, hw, stack, uniq, t, rows, local)
+    t_fwd = (_per_unit(t, rows, traces.LAYER, (F,)) + d_fwd)[inv]
+    t_bwd = (_per_unit(t, rows, traces.LAYER, (B, U)) + d_bwd)[inv]
     t_head = _per_unit(t, rows, traces.HEAD, (F, B, U))[inv]
-    e_layer = _per_unit(e, rows, traces.LAYER, (F, B, U))[inv]
+    e_layer = (_per_unit(e, rows, traces.LAYER, (F, B, U)) + static * (d_fwd + d_bwd))[inv]
     e_head = _per_unit(e, rows, traces.HEAD, (F, B, U))[inv]
     t_opt, e_opt = to.sum(axis=0)[opt_inv.reshape(-1)], eo.sum(axis=0)[opt_inv.reshape(-1)]
     t_layer = t_fwd + t_bwd
@@ -377,6 +416,23 @@ def _layout_assumptions(layout: Layout) -> list[str]:
     return out
 
 
+def _stack_assumptions(stack: Stack, hw: Hardware, model: Transformer, layout: Layout
+                       ) -> list[str]:
+    """What the software stack changes, in words."""
+    out = [stack.describe()]
+    kernel = stack.kernel(layout.flash)
+    if kernel != "rows":
+        speed = attention_speed(kernel, hw.name, model.seq_len, model.d_head)
+        out.append(f"attention: {kernel}'s published forward + backward speed on {hw.name} "
+                   f"({speed / 1e12:.0f} TFLOP/s, causal count, at {model.seq_len} tokens and "
+                   f"head size {model.d_head})" if speed is not None else
+                   f"attention: no published speed of {kernel} on {hw.name}: the attention rows "
+                   "are priced by the cost model")
+    if stack.loss == "fp32":
+        out.append("loss: softmax cross-entropy in fp32, one pass per kernel over the logits")
+    return out
+
+
 def _gb(x: float) -> str:
     return f"{x / 1e9:.1f} GB"
 
@@ -423,8 +479,13 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
                       overrides: tuple[str, ...] | list[str] = (), precision: str = "auto",
                       pue: float = DEFAULT_PUE, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH,
                       usd_per_device_hour: float | None = None, local_learning: bool = False,
-                      steps_multiplier: float = 1.0) -> dict[str, Any]:
+                      steps_multiplier: float = 1.0, stack: str | Stack | None = None,
+                      attention: str | None = None) -> dict[str, Any]:
     """Train ``model`` on ``tokens`` tokens with ``devices`` devices of spec ``hardware``.
+
+    ``stack`` names the software that trains (``stacks.toml``: ``megatron``, ``llm-foundry``,
+    ...; None: ``ideal``, every kernel at the cost model's rate); ``attention`` replaces the
+    stack's attention kernel of layouts with FlashAttention (``flash2``, ``flash1``, ...).
 
     Without ``parallel``, or with one that places no devices (no dp, tp or pp: only the keys
     to hold, such as ``"flash=false,overlap=false"``), the fastest layout that fits is searched
@@ -439,14 +500,16 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
     mdl = load_model(model)
     tokens = float(tokens if tokens is not None else mdl.train_tokens)
     hw = resolve_hardware(hardware, tuple(overrides), precision)
+    sw = get_stack(stack, flash_attention=attention)
     items = parse_items(parallel)
     if not is_placement(items):
-        layout, ev, i = search_training(mdl, hw, devices, local=local_learning, fixed=items)
+        layout, ev, i = search_training(mdl, hw, devices, local=local_learning, fixed=items,
+                                        stack=sw)
         searched = True
     else:
         layout = parse_layout(items, devices)
         _validate_layout(mdl, layout)
-        ev = evaluate_layouts(mdl, hw, Layouts.of([layout]), local=local_learning)
+        ev = evaluate_layouts(mdl, hw, Layouts.of([layout]), local=local_learning, stack=sw)
         i = 0
         check_memory(mdl, hw, layout, ev)
         searched = False
@@ -468,6 +531,7 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
                    "GEMMs, attention and elementwise work priced by the spec's cost kernel "
                    f"({hw.cost.provider or hw.spec.backend}); cost boundary: {hw.cost.boundary}",
                    *_layout_assumptions(layout),
+                   *_stack_assumptions(sw, hw, mdl, layout),
                    f"PUE {pue} and grid {grid_kg_per_kwh} kg CO2e/kWh applied to device + link "
                    "energy (host CPUs, NICs and storage outside the device boundary excluded)",
                    f"{int(MEMORY_HEADROOM * 100)} % of device memory reserved for the framework"]
@@ -485,6 +549,7 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
         "tokens": tokens, "steps": steps, "global_batch_sequences": mdl.batch_sequences,
         "parallel": {**layout.to_dict(), "micro_batches": int(ev["micro_batches"][i]),
                      "searched": searched},
+        "stack": sw.name,
         "training_flops": training_flops,
         "flops_6nd": 6.0 * mdl.params * tokens,
         "hardware_flops": hw_flops_step * steps,

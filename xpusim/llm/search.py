@@ -16,14 +16,16 @@ import numpy as np
 from .estimate import Hardware, OutOfMemoryError, evaluate_layouts
 from .model import Transformer
 from .parallel import Layout, Layouts, enumerate_layouts
+from .stacks import Stack
 
 
 def search_training(model: Transformer, hw: Hardware, devices: int, *, local: bool = False,
-                    candidates: Layouts | None = None, fixed: Mapping[str, Any] | None = None
-                    ) -> tuple[Layout, dict, int]:
-    """(best layout, evaluation of all candidates, index of the best)."""
+                    candidates: Layouts | None = None, fixed: Mapping[str, Any] | None = None,
+                    stack: Stack | str | None = None) -> tuple[Layout, dict, int]:
+    """(best layout, evaluation of all candidates, index of the best), every candidate run by
+    the software ``stack`` (``stacks.py``)."""
     ly = candidates if candidates is not None else enumerate_layouts(model, devices, fixed=fixed)
-    ev = evaluate_layouts(model, hw, ly, local=local)
+    ev = evaluate_layouts(model, hw, ly, local=local, stack=stack)
     ok = ev["fits"]
     if not ev["weights_fit"].any():
         i = int(np.argmin(ev["params_per_device"]))

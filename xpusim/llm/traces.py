@@ -48,6 +48,10 @@ from .model import Transformer
 
 LAYER, HEAD = 0, 1
 KIND_NORMAL, KIND_RECOMPUTE = 0, 1
+PART_OTHER, PART_ATTENTION = 0, 1
+"""``part`` column: PART_ATTENTION marks the rows of the attention core (the score products,
+softmax and dropout of the probabilities, forward, recomputed and backward), which a software
+stack may price with a measured attention kernel instead (``stacks.py``)."""
 RECOMPUTED = 2  # added to a whole-run trace's layer column for recomputed forward rows
 
 SOFTMAX_OPS = act_layer.SOFTMAX_OPS
@@ -73,14 +77,15 @@ class Rows:
         self.rows: list[tuple] = []
 
     def add(self, phase: str, prim: str, m, n, k, scope: int = LAYER, kind: int = KIND_NORMAL,
-            fmt: tuple[int, str] | None = None, mult=1) -> None:
+            fmt: tuple[int, str] | None = None, mult=1, part: int = PART_OTHER) -> None:
         bits, name = fmt if fmt is not None else self.formats(prim, phase)
         self.rows.append((PHASE[phase], PRIMITIVE[prim], m, n, k, bits, format_code(name), scope,
-                          kind, mult))
+                          kind, mult, part))
 
     def stack(self) -> dict[str, np.ndarray]:
         """Columns of shape (rows, layouts)."""
-        names = ("phase", "primitive", "m", "n", "k", "bits", "fmt", "scope", "kind", "mult")
+        names = ("phase", "primitive", "m", "n", "k", "bits", "fmt", "scope", "kind", "mult",
+                 "part")
         shape = (len(self.rows), self.nl)
         cols = {c: np.empty(shape, dtype=np.float64 if c in ("m", "n", "k", "mult")
                             else np.int64) for c in names}
@@ -121,6 +126,15 @@ DROPOUT_BWD_ARRAYS, DROPOUT_BWD_OPS = 3, 1
 CAST_ARRAYS, CAST_OPS = 3, 2
 """fp8 cast of a 16-bit tensor: two 8-bit halves read, one 8-bit byte written; scale and
 amax per element (Transformer Engine's cast kernels)."""
+FP32_LOSS = (("F", 3, 1, False), ("F", 3, SOFTMAX_OPS + 1, True), ("B", 1, 0, True),
+             ("B", 4, SOFTMAX_OPS, True), ("B", 3, 1, False))
+"""A softmax cross-entropy on 16-bit logits run in fp32 (torch.autocast's fp32 ops; Megatron-LM's
+``output.float()``), pass by pass over the logits, as (phase, arrays, ops per element, fp32):
+the cast up (a 16-bit read and an fp32 write: 3 arrays of 16 bits), log-softmax (its max/sum
+pass and its output pass: 2 reads, 1 write), the negative log-likelihood's zero-filled gradient
+(1 write), the log-softmax gradient (gradient and output read, a sum pass, 1 write) and the
+cast back (an fp32 read and a 16-bit write). assumption: one pass per kernel, each reading and
+writing its operands once (PyTorch's CUDA softmax kernels for rows of ~50k elements)."""
 CAUSAL_BLOCK = 128
 """FlashAttention's key block: with a causal mask the blocks above the diagonal are skipped
 and each query row attends (s + 128) / 2 keys on average (Dao 2023, FlashAttention-2 tiles
@@ -155,14 +169,18 @@ def _attention_core(r: Rows, model: Transformer, sh, b, seq, phase: str, kind: i
     """Q.K^T, scale + mask + softmax (+ dropout), P.V for ``b`` sequences."""
     dh = model.d_head
     heads = sh["heads"] * b  # one product per sequence and head
-    r.add(phase, "matmul", seq, o.skv, dh, kind=kind, mult=heads)          # Q . K^T
-    r.add(phase, "elementwise", heads * seq * o.skv * o.std, 2, SOFTMAX_OPS + 1, kind=kind)
-    r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS + 1, kind=kind)
+    A = PART_ATTENTION
+    r.add(phase, "matmul", seq, o.skv, dh, kind=kind, mult=heads, part=A)          # Q . K^T
+    r.add(phase, "elementwise", heads * seq * o.skv * o.std, 2, SOFTMAX_OPS + 1, kind=kind,
+          part=A)
+    r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS + 1, kind=kind,
+          part=A)
     if o.dropout:
         r.add(phase, "elementwise", heads * seq * o.skv * o.std, DROPOUT_ARRAYS, DROPOUT_OPS,
-              kind=kind)
-        r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, DROPOUT_OPS, kind=kind)
-    r.add(phase, "matmul", seq, dh, o.skv, kind=kind, mult=heads)          # P . V
+              kind=kind, part=A)
+        r.add(phase, "elementwise", heads * seq * o.skv * o.fl, 0, DROPOUT_OPS, kind=kind,
+              part=A)
+    r.add(phase, "matmul", seq, dh, o.skv, kind=kind, mult=heads, part=A)          # P . V
 
 
 def _cast(r: Rows, phase: str, elements, o: Options, kind: int = KIND_NORMAL) -> None:
@@ -207,7 +225,7 @@ def _weight_gemms(model: Transformer, sh) -> list[tuple]:
 
 def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=False,
                   backward: bool = True, seq: int | None = None, sp=False, flash=False,
-                  fp8: bool = False) -> dict[str, np.ndarray]:
+                  fp8: bool = False, loss: str = "rows") -> dict[str, np.ndarray]:
     """Rows of one micro-batch of ``b`` sequences through one block (scope LAYER) and through
     the embedding + final norm + output head + loss (scope HEAD), on one tensor-parallel shard.
 
@@ -216,6 +234,8 @@ def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=Fals
     zeroed where it is off); ``sp``, ``flash`` (bool arrays) and ``fp8`` as in ``Options``.
     ``backward=False`` is the local-learning what-if: no error propagation; each weight gets
     a local ``update`` from its own input and output, plus an elementwise local-signal pass.
+    ``loss="fp32"`` replaces the one fused pass over the logits by the passes of a softmax
+    cross-entropy run in fp32 (``FP32_LOSS``).
     With every switch off, the rows are the functional graph's (the equality test).
     """
     tp, b = np.atleast_1d(tp), np.atleast_1d(b)
@@ -256,19 +276,20 @@ def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=Fals
             r.add(U, "update", tokens, n, k)
         heads = sh["heads"] * bf
         dh = model.d_head
+        A = PART_ATTENTION
         # FlashAttention's backward runs Q.K^T and the softmax again inside the kernel
-        r.add(B, "matmul", seq, o.skv, dh, kind=KIND_RECOMPUTE, mult=heads * o.fl)
+        r.add(B, "matmul", seq, o.skv, dh, kind=KIND_RECOMPUTE, mult=heads * o.fl, part=A)
         r.add(B, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS + 1,
-              kind=KIND_RECOMPUTE)
-        r.add(B, "matmul", seq, o.skv, dh, mult=heads)                    # dP = dO . V^T
-        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dV = P^T . dO
-        r.add(B, "elementwise", heads * seq * o.skv * o.std, 3, SOFTMAX_OPS)
-        r.add(B, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS)
+              kind=KIND_RECOMPUTE, part=A)
+        r.add(B, "matmul", seq, o.skv, dh, mult=heads, part=A)            # dP = dO . V^T
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads, part=A)            # dV = P^T . dO
+        r.add(B, "elementwise", heads * seq * o.skv * o.std, 3, SOFTMAX_OPS, part=A)
+        r.add(B, "elementwise", heads * seq * o.skv * o.fl, 0, SOFTMAX_OPS, part=A)
         if o.dropout:
             r.add(B, "elementwise", heads * seq * o.skv * o.std, DROPOUT_BWD_ARRAYS,
-                  DROPOUT_BWD_OPS)
-        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dQ = dS . K
-        r.add(B, "matmul", seq, dh, o.skv, mult=heads)                    # dK = dS^T . Q
+                  DROPOUT_BWD_OPS, part=A)
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads, part=A)            # dQ = dS . K
+        r.add(B, "matmul", seq, dh, o.skv, mult=heads, part=A)            # dK = dS^T . Q
         for _ in range(model.block_norms):
             r.add(B, "elementwise", ew, NORM_BWD_ARRAYS, NORM_BWD_OPS)
     else:
@@ -277,7 +298,15 @@ def training_rows(model: Transformer, formats: Formats, tp, b, *, recompute=Fals
             r.add(U, "update", tokens, n, k)
     # head: embedding gather (+ learned positions), final norm, output layer, loss
     _head_forward(r, model, sh, tokens, tokens, F)
-    r.add(F, "elementwise", tokens * sh["vocab"], LOSS_ARRAYS, LOSS_OPS, scope=HEAD)
+    if loss == "fp32":
+        half = formats("mvm", F)
+        for phase, arrays, ops, wide in FP32_LOSS:
+            if phase == "B" and not backward:
+                continue
+            r.add(B if phase == "B" else F, "elementwise", tokens * sh["vocab"], arrays, ops,
+                  scope=HEAD, fmt=(32, "fp32") if wide else half)
+    else:
+        r.add(F, "elementwise", tokens * sh["vocab"], LOSS_ARRAYS, LOSS_OPS, scope=HEAD)
     if backward:
         r.add(B, "mvm_t", tokens, h, sh["vocab"], scope=HEAD)
         r.add(B, "elementwise", tokens * h, NORM_BWD_ARRAYS, NORM_BWD_OPS, scope=HEAD)

@@ -22,6 +22,7 @@ from ..estimate import OutOfMemoryError, estimate_serving, estimate_training, re
 from ..model import MODEL_DIR, Transformer, list_models, load_model
 from ..parallel import MICRO_BATCHES, enumerate_layouts, parse_items
 from ..search import search_training
+from ..stacks import Stack, get_stack
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases.toml"
@@ -50,7 +51,18 @@ class Case:
     seq_len: int | None = None
     tokens: float | None = None
     parallel: str | None = None
+    searchable: str | None = None
+    """The layout keys the run's software could choose (``--parallel`` syntax, ``a|b``): what
+    the "does the search find the published layout" check searches over."""
     stack: str | None = None
+    """The software stack that ran (``xpusim/llm/stacks.toml``); training cases name one."""
+    attention: str | None = None
+    """The attention kernel of the run where it differs from its stack's (``flash1``, ...)."""
+    stack_source: str = ""
+    """Where the stack comes from (the source's words on the software that ran)."""
+    role: str = "validation"
+    """``calibration``: one of the cases its stack's ``gemm_efficiency`` is fitted on (never
+    counted as held out); ``validation``: held out from every fit."""
     tp: int | None = None
     prompt: int = 512
     output: int = 256
@@ -123,6 +135,18 @@ def _mfu_palm(r, m, c):
         r["devices"] * r["peak_flops_per_device"])
 
 
+def dao_flops_per_sequence(m: Transformer) -> float:
+    """FLOPs per sequence as flash-attention's training benchmarks count them (Dao 2023,
+    Sec. 4.2, 'following Megatron-LM'): 6 s N + 12 L h s^2 (attention not halved for the
+    causal mask)."""
+    s = m.seq_len
+    return 6.0 * s * m.params + 12.0 * m.layers * m.d_model * s * s
+
+
+def _tflops_dao(r, m, c):
+    return r["tokens_per_s"] / m.seq_len * dao_flops_per_sequence(m) / r["devices"] / 1e12
+
+
 def _tflops_palm(r, m, c):
     return r["tokens_per_s"] * palm_flops_per_token(m) / r["devices"] / 1e12
 
@@ -139,6 +163,7 @@ QUANTITIES: dict[str, tuple[str, Callable]] = {
     "mfu_megatron": ("MFU % (Korthikanti's count)", _mfu_megatron),
     "mfu_palm": ("MFU % (PaLM's count)", _mfu_palm),
     "tflops_palm": ("TFLOP/s per GPU (6N + 12LHQT)", _tflops_palm),
+    "tflops_dao": ("TFLOP/s per GPU (6sN + 12Lhs^2 per sequence)", _tflops_dao),
 }
 """quantity -> (unit, f(estimate, model, case)): the estimate's value of what the source
 publishes, counted as the source counts it."""
@@ -177,9 +202,12 @@ def _layout_text(p: dict) -> str:
     return ",".join(keys)
 
 
-def run(case: Case, search: bool = False) -> Outcome:
+def run(case: Case, search: bool = False, gemm_efficiency: float | None = None,
+        stack: Stack | None = None) -> Outcome:
     """Price one case; ``search`` also runs the layout search over the case's software
-    ``stack`` and says whether it finds the published layout or a faster one."""
+    ``searchable`` keys and says whether it finds the published layout or a faster one.
+    ``gemm_efficiency`` replaces the stack's (the calibration's trial values); ``stack``
+    replaces the case's stack altogether (the mechanism-by-mechanism comparison)."""
     m = model_of(case)
     if case.kind == "serving":
         try:
@@ -193,27 +221,30 @@ def run(case: Case, search: bool = False) -> Outcome:
         r = {**r, "kind": "serving"}
         layout = f"tp={r['tp']},batch={r['batch']},{case.scheduling}"
     else:
+        stack = get_stack(stack or case.stack, flash_attention=case.attention,
+                          gemm_efficiency=gemm_efficiency)
         r = estimate_training(m, case.hardware, case.devices, case.tokens,
                               parallel=case.parallel or None, overrides=case.overrides,
-                              precision=case.precision)
+                              precision=case.precision, stack=stack)
         layout = _layout_text(r["parallel"]) + (" (searched)" if r["parallel"]["searched"] else "")
     value = QUANTITIES[case.quantity][1](r, m, case)
-    found = _search_note(case, m, r) if search and case.kind == "training" else ""
+    found = _search_note(case, m, r, stack) if search and case.kind == "training" else ""
     return Outcome(case, value, value / case.published - 1.0, r, layout, found)
 
 
-def _search_note(case: Case, m: Transformer, r: dict) -> str:
-    """Whether the search over the run's software stack finds its layout or a faster one."""
-    if case.stack is None:
+def _search_note(case: Case, m: Transformer, r: dict, stack) -> str:
+    """Whether the search over what the run's software could choose finds its layout or a
+    faster one."""
+    if case.searchable is None:
         return ""
     p = r["parallel"]
-    fixed = parse_items(case.stack)
+    fixed = parse_items(case.searchable)
     mbs = fixed.get("micro_batch", MICRO_BATCHES)
     fixed["micro_batch"] = tuple(dict.fromkeys([*(mbs if isinstance(mbs, tuple) else (mbs,)),
                                                 p["micro_batch"]]))
     hw = resolve_hardware(case.hardware, tuple(case.overrides), case.precision)
     ly = enumerate_layouts(m, case.devices, fixed=fixed)
-    best, ev, i = search_training(m, hw, case.devices, candidates=ly)
+    best, ev, i = search_training(m, hw, case.devices, candidates=ly, stack=stack)
     bd = best.to_dict()
     same = all(bd[k] == p[k] for k in bd)
     if same:
@@ -229,9 +260,36 @@ def run_all(cases: list[Case] | None = None, search: bool = False) -> list[Outco
     return [run(c, search) for c in (cases if cases is not None else load_cases())]
 
 
+def calibration_cases(stack: str, cases: list[Case] | None = None) -> list[Case]:
+    """The scored training cases ``stack``'s ``gemm_efficiency`` is fitted on."""
+    return [c for c in (cases if cases is not None else load_cases())
+            if c.kind == "training" and c.stack == stack and c.role == "calibration"
+            and c.scored]
+
+
+def calibrate(stack: str, cases: list[Case] | None = None, tol: float = 1e-3) -> float | None:
+    """The ``gemm_efficiency`` at which the median error over ``stack``'s calibration cases is
+    zero (bisection; the error falls as the efficiency falls); None when it has none."""
+    chosen = calibration_cases(stack, cases)
+    if not chosen:
+        return None
+
+    def median_error(eff: float) -> float:
+        return statistics.median(run(c, gemm_efficiency=eff).error for c in chosen)
+
+    lo, hi = 0.2, 1.0
+    if median_error(hi) <= 0.0:
+        return 1.0  # already at or below the runs at the cost model's rate: nothing to take
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if median_error(mid) < 0.0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
-    """Median and worst |error|, count beyond 30 %, per kind and per group."""
-    def stats(items: list[Outcome]) -> dict[str, Any]:
+    """Median and worst |error|, count beyond 30 %, per kind and per group; for each, also over
+    the calibration cases and over the held-out (every other scored) case."""
+    def plain(items: list[Outcome]) -> dict[str, Any]:
         items = [o for o in items if o.scored] or items[:0]
         if not items:
             return {"cases": 0}
@@ -240,6 +298,11 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         return {"cases": len(items), "median_abs_error": statistics.median(errs),
                 "worst_error": worst.error, "worst": worst.case.label,
                 "beyond_30": sum(e > 0.30 for e in errs)}
+
+    def stats(items: list[Outcome]) -> dict[str, Any]:
+        return {**plain(items),
+                "calibration": plain([o for o in items if o.case.role == "calibration"]),
+                "held_out": plain([o for o in items if o.case.role != "calibration"])}
     out: dict[str, Any] = {}
     for kind in ("training", "serving"):
         items = [o for o in outcomes if o.case.kind == kind]
@@ -277,7 +340,7 @@ def energy_rows(outcomes: list[Outcome]) -> list[dict[str, Any]]:
         tokens = c.tokens or model_of(c).train_tokens
         r = estimate_training(model_of(c), c.hardware, c.devices, tokens,
                               parallel=_layout_of(o.result), overrides=c.overrides,
-                              precision=c.precision)
+                              precision=c.precision, stack=c.stack, attention=c.attention)
         rows.append({"label": label, "hardware": c.hardware, "devices": c.devices,
                      "tokens": tokens, "device_mwh": r["device_energy_j"] / 3.6e9,
                      "mwh_with_pue": r["energy_j"] / 3.6e9, "pue": r["pue"],
