@@ -176,7 +176,7 @@ def test_in_situ_stuck_devices_do_not_move(pm):
     dev = make_device(pm, ("training_mode=in-situ", "noise.stuck_fraction=0.2"))
     w = np.full((64, 32), 0.1, np.float32)
     dev.place(0, w)
-    stuck = dev.dev[0]["stuck"]
+    stuck = dev.rules[0].array.stuck
     assert 0.1 < stuck.mean() < 0.3
     before = dev.weights(0)[stuck]
     dev.update(0, np.ones((8, 64), np.float32), np.ones((8, 32), np.float32), 0.1)

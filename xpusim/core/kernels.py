@@ -103,6 +103,8 @@ class CostModel:
         provider: the plugin that supplied it (filled in by the plugin manager).
         summarize: optional ``f(totals) -> dict`` deriving ratios (utilization, TOPS/W, ...)
             from summed ``extras`` plus ``time_s`` and ``energy_j``, for ``xpusim price``.
+        layer_params: optional ``{layer id: params vector}`` for layers whose spec numbers
+            differ (per-layer settings); rows of other layers are priced with ``params``.
     """
 
     price: PriceKernel
@@ -114,6 +116,9 @@ class CostModel:
     boundary: str = "device"
     provider: str = ""
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+    layer_params: Mapping[int, np.ndarray] = attrs.field(
+        factory=dict, converter=lambda d: {int(k): np.ascontiguousarray(v, dtype=np.float64)
+                                           for k, v in d.items()})
 
 
 @attrs.frozen

@@ -97,6 +97,19 @@ class Ledger:
         }
 
 
+def _row_groups(layers: np.ndarray, cost: CostModel):
+    """(row indices or None for all rows, params) to price: rows of layers with their own
+    ``layer_params``, then the rest with ``params``."""
+    if not len(layers):
+        return []
+    special = [lid for lid in cost.layer_params if (layers == lid).any()]
+    if not special:
+        return [(None, cost.params)]
+    groups = [(np.flatnonzero(layers == lid), cost.layer_params[lid]) for lid in special]
+    rest = np.flatnonzero(~np.isin(layers, special))
+    return groups + ([(rest, cost.params)] if rest.size else [])
+
+
 def price(trace: Trace, cost: CostModel, spec_name: str = "?") -> Ledger:
     """Price every row of ``trace`` with ``cost``; raise ``CostError`` on unpriceable rows."""
     n = len(trace)
@@ -104,9 +117,16 @@ def price(trace: Trace, cost: CostModel, spec_name: str = "?") -> Ledger:
     dyn = np.zeros((n, len(cost.components)))
     extras = np.zeros((n, len(cost.extras)))
     c = trace.columns()
-    if n:
-        cost.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
-                   c["count"], c["activity"], cost.params, time_s, dyn, extras)
+    for rows, params in _row_groups(c["layer"], cost):
+        if rows is None:
+            cost.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
+                       c["count"], c["activity"], params, time_s, dyn, extras)
+            continue
+        t, e, x = np.zeros(rows.size), np.zeros((rows.size, dyn.shape[1])), \
+            np.zeros((rows.size, extras.shape[1]))
+        cost.price(*(c[name][rows] for name in ("phase", "primitive", "m", "n", "k", "bits",
+                                                "fmt", "count", "activity")), params, t, e, x)
+        time_s[rows], dyn[rows], extras[rows] = t, e, x
     bad = ~(time_s >= 0.0) | ~(np.isfinite(dyn) & (dyn >= 0.0)).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -6,7 +6,7 @@ from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 from xpusim.numerics import gauss
 
-from . import compute, cost, params
+from . import compute, cost, hwa, noise_models, params, pulsed, transfer
 from .device import AnalogDevice
 from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
 
@@ -26,8 +26,11 @@ def xpusim_compute_kernels(spec):
         return None
     return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
                      periphery_serial=compute.periphery_serial, normals=gauss.fill_normal,
-                     normals_serial=gauss.fill_normal_serial, pulse_update=compute.pulse_update,
-                     coincidences=compute.coincidences)
+                     normals_serial=gauss.fill_normal_serial, pulse_batch=pulsed.pulse_batch,
+                     pulse_counts=pulsed.apply_counts, pulse_decay=pulsed.decay,
+                     transfer_batch=transfer.transfer_batch, read_row=transfer.read_row,
+                     program_noise=noise_models.program_noise, age_noise=noise_models.age_noise,
+                     modify_weights=hwa.modify_weights)
 
 
 @hookimpl(trylast=True)
@@ -35,7 +38,9 @@ def xpusim_cost_kernels(spec):
     if spec.backend != BACKEND:
         return None
     p = spec.params
+    per_layer = {int(k): cost.pack(params.layer_params(p, int(k))) for k in p.layers}
     return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
+                     layer_params=per_layer,
                      extras=cost.EXTRAS, static_power_w=p.static_power_w,
                      price_usd_per_hour=p.price_usd_per_hour, summarize=partial(cost.summarize,
                                                             tiles_on_chip=p.tile.tiles_on_chip),
