@@ -38,7 +38,7 @@ def drift_accuracies(seeds=5, epochs=20, times=TIMES, spec="pcm-hermes", overrid
                      compensations=("none", "global"), trainings=TRAININGS, model=MODEL):
     """{(training, compensation): {time label: [accuracy per seed]}}."""
     pm = get_plugin_manager()
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     serve = pm.load_spec(spec, tuple(overrides)).params
     out: dict = {}
     for train, train_overrides in trainings.items():
@@ -70,7 +70,7 @@ def trained(pm, seed, epochs, spec="pcm-hermes", overrides=(), optimizer="adam",
     spec = pm.load_spec(spec, tuple(overrides))
     backend = pm.backend("analog")
     model = pm.model(model)
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     ss = np.random.SeedSequence(seed).spawn(3)
     rng = [np.random.Generator(np.random.PCG64(s)) for s in ss]
     device = backend.device(spec, pm.compute_kernels(spec), rng[0], Trace(),

@@ -55,23 +55,27 @@ def price(hardware: str, primitive: str, shape: tuple[int, int, int], bits: int 
     spec, ledger = price_primitive(pm, hardware, primitive, tuple(shape), bits=bits, fmt=fmt,
                                    overrides=tuple(set), phase=phase, count=count,
                                    activity=activity)
+    from .core.formats import format_name
+
     cost = pm.cost_model(spec)
+    fmt_used = format_name(int(ledger.trace.column("fmt")[0]))
     out = {"spec": spec.name, "backend": spec.backend, "primitive": primitive,
            "shape_mnk": list(shape), "bits": int(ledger.trace.column("bits")[0]),
-           "format": _fmt_name(int(ledger.trace.column("fmt")[0])),
+           "format": fmt_used,
            **{k: v for k, v in ledger.to_dict().items() if k not in ("by_layer", "by_phase")}}
     out["breakdown"] = out.pop("energy_by_component_j")
     totals = {**ledger.extra_totals(), "time_s": ledger.total_time_s,
               "energy_j": ledger.total_energy_j}
-    if cost.summarize is not None:
-        out["derived"] = cost.summarize(totals)
+    derived = dict(cost.summarize(totals)) if cost.summarize is not None else {}
+    peak = pm.capabilities(spec).peak(fmt_used)
+    macs = float(ledger.trace.macs().sum())
+    if peak and macs and ledger.total_time_s > 0:
+        achieved = 2.0 * macs / ledger.total_time_s
+        derived.update(achieved_ops_per_s=achieved, peak_ops_per_s=peak,
+                       utilization_of_peak=achieved / peak)
+    if derived:
+        out["derived"] = derived
     return out
-
-
-def _fmt_name(code: int) -> str:
-    from .core.trace import FORMATS
-
-    return FORMATS[code]
 
 
 def _literal(value: Any) -> str:

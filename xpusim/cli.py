@@ -274,9 +274,11 @@ def specs_list(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def specs_show(ctx: click.Context, spec: str, overrides: tuple[str, ...], as_json: bool) -> None:
-    """The resolved spec (after overrides), its hash and its sources."""
-    s = _pm(ctx).load_spec(spec, overrides)
-    data = {**s.to_dict(), "spec_hash": s.hash}
+    """The resolved spec (after overrides), its hash, its sources and what it declares it can
+    hold and do (capabilities: memory, peak rate per format, on-chip weights)."""
+    pm = _pm(ctx)
+    s = pm.load_spec(spec, overrides)
+    data = {**s.to_dict(), "spec_hash": s.hash, "capabilities": pm.capabilities(s).to_dict()}
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return

@@ -164,7 +164,7 @@ def xpusim_drift(pm, method, device, repeats):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from analog_drift_table import set_params
 
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     serve = pm.load_spec("aihwkit-defaults").params
     res = {}
     for comp in ("none", "global"):
@@ -186,7 +186,7 @@ def xpusim_insitu(pm, settings, repeats, epochs, lr):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from analog_drift_table import trained
 
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     accs, secs, errors = {}, {}, {}
     for dw_min, up_down in settings:
         over = ("training_mode=in-situ", "pulsed.model=constant-step",
@@ -271,7 +271,7 @@ def main() -> int:
     from analog_drift_table import DIGITAL, trained
 
     pm = get_plugin_manager()
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     method, device = trained(pm, 0, 20, "aihwkit-defaults", DIGITAL)
     device.trace.enabled = False
     arrays = {"x_test": data.x_test.astype(np.float32), "y_test": data.y_test,

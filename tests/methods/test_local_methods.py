@@ -34,7 +34,7 @@ def train(pm, method, model="mlp:64-256-10", hardware="h100-sxm", batches=45, se
     spec = pm.load_spec(hardware)
     backend = pm.backend(spec.backend)
     info = pm.method(method)
-    data = pm.dataset("digits")
+    data = pm.dataset("digits").flat()
     rng = np.random.Generator(np.random.PCG64(seed))
     trace = Trace()
     device = backend.device(spec, pm.compute_kernels(spec), rng, trace,

@@ -22,6 +22,8 @@ CAUGHT = {
     "uncited": ("check_specs_load", ["[source]", "static_power_w"]),
     "untwinned_kernel": ("check_kernels_have_twins", ["compute kernel 'clip'"]),
     "inference_only_leaky": ("check_undeclared_primitives_refused", ["'update'"]),
+    "no_capabilities": ("check_capabilities", ["declares no capabilities"]),
+    "beats_its_peak": ("check_capabilities", ["above the declared fp32 peak"]),
 }
 
 

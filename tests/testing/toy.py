@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, Device, KernelSet, Twin
+from xpusim.core import BackendInfo, Capabilities, CostModel, Device, KernelSet, Twin
 from xpusim.core.specs import quantity
 {top}
 
@@ -102,7 +102,11 @@ class ToyDevice(Device):
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo("toy", params=ToyParams, device=ToyDevice,
-                        primitives={primitives}, doc="toy backend")]
+                        primitives={primitives}, doc="toy backend", capabilities={capabilities})]
+
+
+def capabilities(spec):
+    return Capabilities(memory_bytes=1e9, peak_ops_per_s={{"fp32": {peak}}})
 
 
 @hookimpl
@@ -145,6 +149,7 @@ DEFAULTS = {
     "primitives": '{"mvm", "mvm_t", "update", "elementwise", "reduce", "write"}',
     "foreign_guard": 'if spec.backend != "toy":\n        return None',
     "raise_in_hook": "", "kernelset": "matmul=matmul", "static_source": 'static_power_w = "assumption: test"',
+    "capabilities": "capabilities", "peak": "2.0 * spec.params.macs_per_s",
 }
 
 #: One deliberate bug per variant (``good`` has none).
@@ -163,6 +168,8 @@ VARIANTS = {
                                 "def clip(x):\n    return x",
                          "kernelset": "matmul=matmul, clip=clip"},
     "inference_only": {"primitives": '{"mvm", "elementwise", "write"}'},
+    "no_capabilities": {"capabilities": "None"},
+    "beats_its_peak": {"peak": "spec.params.macs_per_s"},
     "inference_only_leaky": {"primitives": '{"mvm", "elementwise", "write"}',
                              "device_extra": "    def update(self, layer, pre, post, lr, "
                                              "decay=None, phase='train-update'):\n"

@@ -3,9 +3,11 @@
 It knows no particular hardware or learning rule; those are plugins.
 """
 
+from .capabilities import Capabilities
 from .device import Device
 from .errors import (CostError, IncompatibleError, PluginError, RunDiverged, SpecError,
                      UnknownNameError, XpusimError)
+from .formats import Format, format_code, format_name
 from .kernels import CostModel, KernelSet, Twin
 from .method import TrainingMethod
 from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
@@ -13,8 +15,8 @@ from .specs import Spec, check, option, quantity
 from .trace import FORMATS, PHASES, PRIMITIVES, Trace
 
 __all__ = [
-    "BackendInfo", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
-    "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
+    "BackendInfo", "Capabilities", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
+    "Format", "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
     "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod", "Twin",
-    "UnknownNameError", "XpusimError", "check", "option", "quantity",
+    "UnknownNameError", "XpusimError", "check", "format_code", "format_name", "option", "quantity",
 ]

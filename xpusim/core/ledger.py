@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import CostError
 from .kernels import CostModel
+from .pricing import price_columns
 from .trace import PHASES, PRIMITIVES, Trace
 
 STATIC = "static"
@@ -97,45 +97,12 @@ class Ledger:
         }
 
 
-def _row_groups(layers: np.ndarray, cost: CostModel):
-    """(row indices or None for all rows, params) to price: rows of layers with their own
-    ``layer_params``, then the rest with ``params``."""
-    if not len(layers):
-        return []
-    special = [lid for lid in cost.layer_params if (layers == lid).any()]
-    if not special:
-        return [(None, cost.params)]
-    groups = [(np.flatnonzero(layers == lid), cost.layer_params[lid]) for lid in special]
-    rest = np.flatnonzero(~np.isin(layers, special))
-    return groups + ([(rest, cost.params)] if rest.size else [])
-
-
 def price(trace: Trace, cost: CostModel, spec_name: str = "?") -> Ledger:
-    """Price every row of ``trace`` with ``cost``; raise ``CostError`` on unpriceable rows."""
-    n = len(trace)
-    time_s = np.zeros(n)
-    dyn = np.zeros((n, len(cost.components)))
-    extras = np.zeros((n, len(cost.extras)))
-    c = trace.columns()
-    for rows, params in _row_groups(c["layer"], cost):
-        if rows is None:
-            cost.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
-                       c["count"], c["activity"], params, time_s, dyn, extras)
-            continue
-        t, e, x = np.zeros(rows.size), np.zeros((rows.size, dyn.shape[1])), \
-            np.zeros((rows.size, extras.shape[1]))
-        cost.price(*(c[name][rows] for name in ("phase", "primitive", "m", "n", "k", "bits",
-                                                "fmt", "count", "activity")), params, t, e, x)
-        time_s[rows], dyn[rows], extras[rows] = t, e, x
-    bad = ~(time_s >= 0.0) | ~(np.isfinite(dyn) & (dyn >= 0.0)).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        prim = PRIMITIVES[int(c["primitive"][i])]
-        why = "cannot price it" if time_s[i] == -1.0 else "returned a non-finite or negative cost"
-        raise CostError(f"spec {spec_name!r} ({cost.provider or 'backend'}) {why}: primitive "
-                        f"{prim!r} (phase {PHASES[int(c['phase'][i])]}, m,n,k="
-                        f"{c['m'][i]},{c['n'][i]},{c['k'][i]}, {c['bits'][i]} bits)")
-    static = (time_s * cost.static_power_w)[:, None]
-    return Ledger(trace=trace, time_s=time_s, energy_j=np.hstack([dyn, static]), extras=extras,
-                  components=(*cost.components, STATIC), extra_names=cost.extras,
-                  price_usd_per_hour=cost.price_usd_per_hour, boundary=cost.boundary)
+    """Price every row of ``trace`` with ``cost`` (``pricing.price_columns``: a ``CostError``
+    on rows the backend cannot price) and keep the per-row costs for breakdowns."""
+    rows = price_columns(cost, trace.columns(), spec_name)
+    return Ledger(trace=trace, time_s=rows.time_s,
+                  energy_j=np.hstack([rows.dynamic_j, rows.static_j[:, None]]),
+                  extras=rows.extras, components=(*cost.components, STATIC),
+                  extra_names=cost.extras, price_usd_per_hour=cost.price_usd_per_hour,
+                  boundary=cost.boundary)

@@ -23,7 +23,9 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, SpecError, UnknownNameError
+from .capabilities import NONE_DECLARED, Capabilities
+from .errors import PluginError, SpecError, UnknownNameError, XpusimError
+from .formats import FORMATS
 from .kernels import CostModel, KernelSet
 from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
 from .specs import Spec, read_toml, spec_from_dict
@@ -98,7 +100,10 @@ class Plugins:
 
     @cached_property
     def backends(self) -> dict[str, BackendInfo]:
-        return self._collect("xpusim_register_backends", lambda b: b.name, "backend")
+        found = self._collect("xpusim_register_backends", lambda b: b.name, "backend")
+        for info in found.values():  # a format defined twice must agree (PluginError if not)
+            FORMATS.register_all(info.formats, owner=f"backend {info.name!r}")
+        return found
 
     @cached_property
     def methods(self) -> dict[str, MethodInfo]:
@@ -174,6 +179,23 @@ class Plugins:
                 raise SpecError(f"{path.name}: {exc}") from None
 
         return spec_from_dict(raw, params_for, where=path.name, path=path, overrides=overrides)
+
+    def capabilities(self, spec: Spec) -> Capabilities:
+        """What ``spec``'s device declares (memory, peak per format, on-chip weights)."""
+        info = self.backend(spec.backend)
+        if info.capabilities is None:
+            return NONE_DECLARED
+        try:
+            caps = info.capabilities(spec)
+        except XpusimError:
+            raise
+        except Exception as exc:  # a plugin bug: name it
+            raise PluginError(f"backend {info.name!r}: capabilities of spec {spec.name!r} "
+                              f"raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(caps, Capabilities):
+            raise PluginError(f"backend {info.name!r}: capabilities returned "
+                              f"{type(caps).__name__}, expected Capabilities")
+        return caps
 
     # -- kernels -------------------------------------------------------------------------------
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from .capabilities import Capabilities
+    from .formats import Format
+    from .specs import Spec
 
 
 @attrs.frozen
@@ -20,6 +25,10 @@ class BackendInfo:
         doc: one line for ``xpusim plugins`` and the docs.
         optimizers: the run optimizers its device can apply (None: every digital optimizer);
             hardware without optimizer state (on-chip learning engines) declares ``{"sgd"}``.
+        formats: the number formats its devices record (``xpusim.core.formats.Format``);
+            registered by the plugin manager (a format defined twice must agree).
+        capabilities: ``f(spec) -> Capabilities``: memory, peak rate per format, on-chip
+            weight capacity of one device of that spec (what estimates may rely on).
     """
 
     name: str
@@ -29,6 +38,8 @@ class BackendInfo:
     doc: str = ""
     optimizers: frozenset[str] | None = attrs.field(
         default=None, converter=lambda o: None if o is None else frozenset(o))
+    formats: tuple[Format, ...] = attrs.field(default=(), converter=tuple)
+    capabilities: Callable[[Spec], Capabilities] | None = None
 
 
 @attrs.frozen

@@ -72,6 +72,10 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     cost = pm.cost_model(spec)
     data: Dataset = pm.dataset(config.dataset)
     model = pm.model(config.model)
+    if data.task != "classification":
+        raise XpusimError(f"data set {config.dataset!r} is a {data.task} task; model "
+                          f"{config.model!r} is a classifier of flat features and cannot take it")
+    data = data.flat()  # an MLP takes each sample as one row of features
     if model.sizes[0] != data.n_features or model.sizes[-1] != data.n_classes:
         raise XpusimError(f"model {config.model!r} takes {model.sizes[0]} inputs and "
                           f"{model.sizes[-1]} classes; data set {config.dataset!r} has "
@@ -179,34 +183,71 @@ def price_primitive(pm: Plugins, spec_ref: str, primitive: str, shape: tuple[int
                     bits: int | None = None, fmt: str | None = None,
                     overrides: tuple[str, ...] = (), phase: str = "inference",
                     count: int = 1, activity: float = 1.0) -> tuple[Any, Ledger]:
-    """Price one primitive of shape (M, N, K) on a spec: what ``xpusim price`` shows."""
-    from .trace import FORMAT, PRIMITIVE
+    """Price one primitive of shape (M, N, K) on a spec: what ``xpusim price`` shows.
+
+    ``bits`` and ``fmt`` resolve to one consistent pair (``resolve_format``)."""
+    from .errors import UnknownNameError
+    from .trace import PRIMITIVE
 
     spec = pm.load_spec(spec_ref, overrides)
     if primitive not in PRIMITIVE:
-        from .errors import UnknownNameError
-
         raise UnknownNameError("primitive", primitive, PRIMITIVE)
     backend = pm.backend(spec.backend)
     if primitive not in backend.primitives | {"elementwise", "reduce", "write"}:
         raise IncompatibleError(f"spec {spec.name!r} (backend {backend.name!r}) does not "
                                 f"support primitive {primitive!r}")
-    if fmt is not None and fmt not in FORMAT:
-        from .errors import UnknownNameError
-
-        raise UnknownNameError("number format", fmt, FORMAT)
-    default_bits, default_fmt = _default_format(pm, spec, backend, primitive, phase)
-    fmt = fmt or default_fmt
-    bits = bits or default_bits
+    bits, fmt = resolve_format(pm, spec, primitive, phase, bits, fmt)
     m, n, k = shape
     trace = Trace()
     trace.add(phase, 0, primitive, m, n, k, bits, fmt, count=count, activity=activity)
     return spec, price(trace, pm.cost_model(spec), spec.name)
 
 
-def _default_format(pm: Plugins, spec: Any, backend: Any, primitive: str,
-                    phase: str) -> tuple[int, str]:
+def resolve_format(pm: Plugins, spec: Any, primitive: str, phase: str, bits: int | None,
+                   fmt: str | None) -> tuple[int, str]:
+    """One consistent (bits, format) for a priced row: a format implies its storage width;
+    ``bits`` alone picks the spec's compute format of that width; neither gives what the
+    device records for this primitive and phase. Anything else is an ``XpusimError``."""
+    from .formats import FORMATS
+
+    default_bits, default_fmt = default_format(pm, spec, primitive, phase)
+    caps = pm.capabilities(spec)
+    product = primitive in ("mvm", "mvm_t", "update", "matmul")
+    if fmt is not None:
+        width = FORMATS.get(fmt).bits  # UnknownNameError lists the registered formats
+        if product and caps.formats and fmt not in caps.formats:
+            raise XpusimError(f"spec {spec.name!r} does not compute in {fmt!r}; it computes in "
+                              f"{_listing(caps.formats)}")
+        if width is None:  # a device format whose width the device sets (e.g. DAC bits)
+            width = default_bits if fmt == default_fmt else bits
+            if width is None:
+                raise XpusimError(f"format {fmt!r} has no fixed width on spec {spec.name!r}: "
+                                  f"give --bits")
+        if bits is not None and bits != width:
+            raise XpusimError(f"--bits {bits} contradicts --format {fmt} ({width} bits); give "
+                              "one of them")
+        return width, fmt
+    if bits is None:
+        return default_bits, default_fmt
+    if bits == default_bits:
+        return default_bits, default_fmt
+    candidates = caps.formats if product else FORMATS.names()
+    for name in candidates:
+        if FORMATS.get(name).bits == bits:
+            return bits, name
+    raise XpusimError(f"spec {spec.name!r} has no {bits}-bit format for {primitive!r}; it "
+                      f"computes in {_listing(caps.formats or (default_fmt,))}")
+
+
+def _listing(names: Any) -> str:
+    from .formats import FORMATS
+
+    return ", ".join(f"{n} ({FORMATS.get(n).bits or 'device-set'} bits)" for n in names)
+
+
+def default_format(pm: Plugins, spec: Any, primitive: str, phase: str) -> tuple[int, str]:
     """The (bits, format) the backend's device records for this primitive and phase."""
+    backend = pm.backend(spec.backend)
     device = backend.device(spec, pm.compute_kernels(spec), np.random.default_rng(0),
                             primitives=backend.primitives)
     return device.operand_format(primitive, phase)

@@ -16,23 +16,22 @@ from typing import Any
 
 import numpy as np
 
+from .formats import FORMATS, format_code
+
 PHASES: tuple[str, ...] = ("train-forward", "train-backward", "train-update", "inference", "deploy")
 """Phases. ``deploy``: one-time work to put trained weights on the serving device."""
 
-PRIMITIVES: tuple[str, ...] = ("mvm", "mvm_t", "update", "elementwise", "reduce", "write")
+PRIMITIVES: tuple[str, ...] = ("mvm", "mvm_t", "update", "elementwise", "reduce", "write",
+                               "matmul")
 """The closed vocabulary of primitives (see docs/concepts.md). ``write``: weights written into
-device storage (m=1, k x n weights) -- programming cost on analog, a copy elsewhere."""
-
-FORMATS: tuple[str, ...] = (
-    "fp32", "tf32", "bf16", "fp16", "fp8-e4m3", "fp8-e5m2",
-    "int32", "int16", "int8", "int4", "int2", "ternary", "binary",
-    "analog", "spike", "fp64",
-)
-"""Number formats a row's operands are in. ``analog``: conductances read through DAC/ADC."""
+device storage (m=1, k x n weights) -- programming cost on analog, a copy elsewhere.
+``matmul``: a product of two activations (attention's Q.Kᵀ and P.V), (m x k).(k x n) per
+product, ``count`` products."""
 
 PHASE = {name: i for i, name in enumerate(PHASES)}
 PRIMITIVE = {name: i for i, name in enumerate(PRIMITIVES)}
-FORMAT = {name: i for i, name in enumerate(FORMATS)}
+GEMM_PRIMITIVES: tuple[str, ...] = ("mvm", "mvm_t", "update", "matmul")
+"""Primitives that are (m x k).(k x n) products: their MACs are m x n x k x count."""
 
 _COLUMNS: dict[str, Any] = {
     "phase": np.int8, "layer": np.int32, "primitive": np.int8,
@@ -68,7 +67,7 @@ class Trace:
         c["primitive"][i] = PRIMITIVE[primitive]
         c["m"][i], c["n"][i], c["k"][i] = m, n, k
         c["bits"][i] = bits
-        c["fmt"][i] = FORMAT[fmt]
+        c["fmt"][i] = format_code(fmt)
         c["count"][i] = count
         c["activity"][i] = activity
         self._n += 1
@@ -109,7 +108,7 @@ class Trace:
 
     def macs(self) -> np.ndarray:
         """Multiply-accumulates per row (GEMM-like primitives; zero for elementwise/reduce/write)."""
-        gemm = np.isin(self.column("primitive"), [PRIMITIVE[p] for p in ("mvm", "mvm_t", "update")])
+        gemm = np.isin(self.column("primitive"), [PRIMITIVE[p] for p in GEMM_PRIMITIVES])
         return np.where(gemm, self.column("m") * self.column("n") * self.column("k")
                         * self.column("count"), 0)
 

@@ -14,13 +14,14 @@ import math
 from typing import Any
 
 import attrs
-import numba
 import numpy as np
 
+from xpusim.core.capabilities import Capabilities
 from xpusim.core.errors import CostError, XpusimError
 from xpusim.core.plugins import get_plugin_manager
-from xpusim.core.trace import FORMAT, FORMATS, PHASES, PRIMITIVES
+from xpusim.core.pricing import price_columns
 from xpusim.core.specs import Interconnect
+from xpusim.core.trace import PHASES, PRIMITIVES
 
 from . import traces
 from .model import Transformer, load_model
@@ -33,14 +34,9 @@ DEFAULT_PUE = 1.1
 data centre GPT-3 was trained in (Table 4); Google fleet average ~1.1."""
 DEFAULT_GRID_KG_PER_KWH = 0.429
 """Patterson et al. 2021, Table 4: 0.429 kg CO2e/kWh, the grid GPT-3 was trained on."""
-SMALL_CALL_ROWS = 2000
-"""Below this many rows the cost kernel runs on one thread (same results, less overhead)."""
 MEMORY_HEADROOM = 0.1
 """assumption: 10 % of device memory is lost to the framework, buffers and fragmentation."""
 
-_FORMAT_PEAK_KEY = {"fp32": "fp32_tflops", "tf32": "tf32_tflops", "bf16": "bf16_tflops",
-                    "fp16": "fp16_tflops", "fp8-e4m3": "fp8_tflops", "fp8-e5m2": "fp8_tflops",
-                    "int8": "int8_tops"}
 
 
 class OutOfMemoryError(XpusimError):
@@ -54,12 +50,12 @@ class OutOfMemoryError(XpusimError):
 
 @attrs.frozen(eq=False)
 class Hardware:
+    """A spec resolved once: its cost model, operand formats and declared capabilities."""
+
     spec: Any
     cost: Any
     formats: dict
-    peak_flops: float
-    peak_source: str
-    memory_bytes: float | None
+    capabilities: Capabilities
     interconnect: Interconnect
     assumptions: tuple[str, ...]
 
@@ -69,6 +65,23 @@ class Hardware:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def compute_format(self) -> str:
+        return self.fmt("mvm", "train-forward")[1]
+
+    @property
+    def peak_flops(self) -> float | None:
+        """Declared dense peak of the compute format (FLOP/s), None when undeclared."""
+        return self.capabilities.peak(self.compute_format)
+
+    @property
+    def memory_bytes(self) -> float | None:
+        return self.capabilities.memory_bytes
+
+    @property
+    def weight_capacity(self) -> float | None:
+        return self.capabilities.weight_capacity
 
 
 @functools.lru_cache(maxsize=4)
@@ -83,112 +96,69 @@ def _formats_of(pm, spec) -> dict:
     return {(p, ph): tuple(device.operand_format(p, ph)) for p in PRIMITIVES for ph in PHASES}
 
 
-def _price_probe(cost, fmt_name: str, bits: int, size: int = 8192) -> float:
-    t = np.zeros(1)
-    cost.price(np.array([0], np.int8), np.array([PRIMITIVES.index("mvm")], np.int8),
-               np.array([size]), np.array([size]), np.array([size]), np.array([bits], np.int16),
-               np.array([FORMAT[fmt_name]], np.int16), np.array([1]), np.array([1.0]),
-               cost.params, t, np.zeros((1, len(cost.components))),
-               np.zeros((1, len(cost.extras))))
-    return float(t[0])
-
-
-def _memory_capacity(params: Any) -> float | None:
-    """The first ``*capacity_gb`` field found in the backend's parameters (GB -> bytes)."""
-    if not attrs.has(type(params)):
-        return None
-    for f in attrs.fields(type(params)):
-        value = getattr(params, f.name)
-        if f.name.endswith("capacity_gb") and isinstance(value, (int, float)):
-            return float(value) * 1e9
-        if attrs.has(type(value)):
-            found = _memory_capacity(value)
-            if found:
-                return found
-    return None
+def _mixed_precision(pm, name: str, overrides: tuple[str, ...], precision: str
+                     ) -> tuple[Any, list[str]]:
+    """The spec with the settings its backend declares for ``precision`` applied
+    (``auto``: the first of bf16, fp16 it declares; ``spec``: as written)."""
+    spec = pm.load_spec(name, list(overrides))
+    if precision == "spec":
+        return spec, []
+    settings = pm.capabilities(spec).format_settings
+    given = {o.split("=")[0].strip() for o in overrides}
+    wanted = ("bf16", "fp16") if precision == "auto" else (precision,)
+    for fmt in wanted:
+        sets = settings.get(fmt)
+        if sets is None:
+            continue
+        if given & {s.split("=")[0] for s in sets}:
+            return spec, []  # the user chose the format with --set
+        trial = pm.load_spec(name, [*overrides, *sets])
+        return trial, [f"mixed precision: {' '.join(sets)} (set by the estimate; pass --set to "
+                       f"choose)"]
+    if precision != "auto":
+        raise XpusimError(f"spec {name!r} declares no way to compute in {precision!r} (it "
+                          f"offers {', '.join(settings) or 'none'}); use --set")
+    return spec, []
 
 
 @functools.lru_cache(maxsize=64)
 def resolve_hardware(name: str, overrides: tuple[str, ...] = (),
                      precision: str = "auto") -> Hardware:
     """Load ``name`` with ``overrides``; ``precision="auto"`` trains/serves in the spec's
-    best 16-bit float format when it has a ``compute_format`` setting and none is given."""
+    best declared 16-bit float setting (``Capabilities.format_settings``) unless --set
+    chose one."""
     pm = _pm()
-    assumptions: list[str] = []
-    spec = pm.load_spec(name, list(overrides))
-    fields = {f.name for f in attrs.fields(type(spec.params))} if attrs.has(type(spec.params)) \
-        else set()
-    given = any(o.split("=")[0].strip() == "compute_format" for o in overrides)
-    if precision != "spec" and "compute_format" in fields and not given:
-        wanted = ("bf16", "fp16") if precision == "auto" else (precision,)
-        for fmt in wanted:
-            trial = pm.load_spec(name, [*overrides, f"compute_format={fmt}"])
-            cost = pm.cost_model(trial)
-            bits, code = _formats_of(pm, trial)[("mvm", "train-forward")]
-            if _price_probe(cost, code, bits) > 0:
-                spec = trial
-                assumptions.append(f"mixed precision: compute_format={fmt} (set by the estimate; "
-                                   f"pass --set compute_format=... to choose)")
-                break
-        else:
-            if precision != "auto":
-                raise XpusimError(f"spec {name!r} cannot compute in {precision!r}")
+    spec, assumptions = _mixed_precision(pm, name, tuple(overrides), precision)
     cost = pm.cost_model(spec)
+    caps = pm.capabilities(spec)
     formats = _formats_of(pm, spec)
-    bits, fmt = formats[("mvm", "train-forward")]
-    peak_key = _FORMAT_PEAK_KEY.get(fmt)
-    peak = getattr(getattr(spec.params, "peak", None), peak_key or "", None)
-    if peak:
-        peak_flops, peak_source = float(peak) * 1e12, f"spec peak.{peak_key} ({fmt})"
-    else:
-        t = _price_probe(cost, fmt, bits)
-        peak_flops = 2.0 * 8192.0 ** 3 / t if t > 0 else float("nan")
-        peak_source = f"rate of an 8192^3 {fmt} GEMM priced by the cost model (no peak in spec)"
-    mem = _memory_capacity(spec.params)
-    if mem is None:
-        assumptions.append("the spec declares no memory capacity: memory is not checked")
+    fmt = formats[("mvm", "train-forward")][1]
+    if caps.peak(fmt) is None:
+        assumptions.append(f"the spec declares no peak rate in {fmt}: MFU is not reported")
+    if caps.memory_bytes is None:
+        assumptions.append("the spec declares no off-chip memory: activations, KV cache and "
+                           "optimizer state are not checked against a capacity")
     ic = spec.interconnect
     if ic is None:
         ic = DEFAULT_INTERCONNECT
         assumptions.append("the spec has no [interconnect] table: assumption 100 GB/s in a node "
                            "of 8, 12.5 GB/s between nodes, 2/5 us latency, 8/80 pJ/B")
-    return Hardware(spec, cost, formats, peak_flops, peak_source, mem, ic, tuple(assumptions))
+    return Hardware(spec, cost, formats, caps, ic, tuple(assumptions))
 
 
 def price_rows(cols: dict[str, np.ndarray], hw: Hardware) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and energy (J, static power over the row's time included) of every row of
-    every layout, shape (rows, layouts): one call to the backend's cost kernel."""
+    every layout, shape (rows, layouts): one ``price_columns`` call. Rows of size zero (a
+    what-if that is off in some layouts) cost nothing."""
     shape = cols["m"].shape
-    flat = {c: np.ascontiguousarray(v.reshape(-1)) for c, v in cols.items()}
-    n = flat["m"].size
-    cost = hw.cost
-    time_s = np.zeros(n)
-    dyn = np.zeros((n, len(cost.components)))
-    extras = np.zeros((n, len(cost.extras)))
-    threads = numba.get_num_threads()
-    small = n < SMALL_CALL_ROWS and threads > 1
-    if small:  # a few dozen rows: starting threads costs more than the work itself
-        numba.set_num_threads(1)
+    flat = {c: v.reshape(-1) for c, v in cols.items() if c in ("phase", "primitive", "m", "n",
+                                                              "k", "bits", "fmt")}
+    flat["count"] = (flat["m"] > 0).astype(np.int64)
     try:
-        cost.price(flat["phase"].astype(np.int8), flat["primitive"].astype(np.int8), flat["m"],
-                   flat["n"], flat["k"], flat["bits"].astype(np.int16),
-                   flat["fmt"].astype(np.int16), np.ones(n, np.int64), np.ones(n), cost.params,
-                   time_s, dyn, extras)
-    finally:
-        if small:
-            numba.set_num_threads(threads)
-    empty = flat["m"] == 0
-    time_s[empty] = 0.0
-    dyn[empty] = 0.0
-    bad = ~(time_s >= 0.0) | ~np.isfinite(dyn).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise CostError(f"spec {hw.name!r} ({cost.provider or 'backend'}) cannot price "
-                        f"primitive {PRIMITIVES[int(flat['primitive'][i])]!r} in format "
-                        f"{FORMATS[int(flat['fmt'][i])]!r} (phase "
-                        f"{PHASES[int(flat['phase'][i])]}) needed by the LLM trace")
-    energy = dyn.sum(axis=1) + time_s * cost.static_power_w
-    return time_s.reshape(shape), energy.reshape(shape)
+        rows = price_columns(hw.cost, flat, hw.name)
+    except CostError as exc:
+        raise CostError(f"{exc} (needed by the LLM trace)") from None
+    return rows.time_s.reshape(shape), rows.energy_j.reshape(shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,12 +210,15 @@ def evaluate_layouts(model: Transformer, hw: Hardware, ly: Layouts, *, local: bo
     energy = busy_energy + idle * hw.cost.static_power_w + link_j
     mem = training_memory(model, ly, fm("mvm", "train-forward")[0], act_bits, local=local)
     cap = hw.memory_bytes * (1 - MEMORY_HEADROOM) if hw.memory_bytes else np.inf
+    weights_fit = p_dev <= (hw.weight_capacity or np.inf)
+    # the parts add up to the step: nm micro-batches of compute and communication, the
+    # pipeline's fill and drain ((pp - 1) micro-batch slots), the gradient all-reduce, Adam
     return {"step_s": step, "energy_step_j": energy, "link_energy_step_j": link_j,
-            "micro_batches": nm, "compute_s": (nm + ly.pp - 1) * t_compute_mb,
+            "micro_batches": nm, "compute_s": nm * t_compute_mb,
             "bubble_s": (ly.pp - 1) * t_mb, "tp_comm_s": nm * comm["tp_s"],
             "pp_comm_s": nm * comm["pp_s"], "dp_comm_s": comm["dp_s"], "optimizer_s": t_opt,
-            "memory": mem, "fits": mem["total_bytes"] <= cap, "capacity_bytes": cap,
-            "params_per_device": p_dev}
+            "memory": mem, "fits": (mem["total_bytes"] <= cap) & weights_fit,
+            "weights_fit": weights_fit, "capacity_bytes": cap, "params_per_device": p_dev}
 
 
 def training_trace(model: Transformer, hw: Hardware, layout: Layout, steps: float = 1.0,
@@ -282,6 +255,11 @@ def check_memory(model: Transformer, hw: Hardware, layout: Layout, ev: dict, i: 
     """Raise ``OutOfMemoryError`` naming what does not fit."""
     if ev["fits"][i]:
         return
+    if not ev["weights_fit"][i]:
+        raise OutOfMemoryError(
+            f"layout dp={layout.dp},tp={layout.tp},pp={layout.pp} puts "
+            f"{float(ev['params_per_device'][i]):.3g} weights on each {hw.name}, which holds "
+            f"{hw.weight_capacity:.3g} on chip; raise tp or pp, or omit --parallel to search")
     m = {k: float(v[i]) for k, v in ev["memory"].items()}
     raise OutOfMemoryError(
         f"layout dp={layout.dp},tp={layout.tp},pp={layout.pp},mb={layout.micro_batch},"
@@ -291,6 +269,23 @@ def check_memory(model: Transformer, hw: Hardware, layout: Layout, ev: dict, i: 
         f"{_gb(m['optimizer_bytes'])}, activations {_gb(m['activations_bytes'])}) but "
         f"{_gb(float(ev['capacity_bytes']))} is usable; raise tp or pp, turn on recompute/zero, "
         f"or omit --parallel to search")
+
+
+def _utilization(hw: Hardware, model_flops: float, hardware_flops: float,
+                 device_seconds: float) -> dict[str, Any]:
+    """MFU (model FLOPs) and HFU (hardware FLOPs, recomputation included) against the
+    declared peak of the compute format; refuses a cost model that beats its own peak."""
+    peak = hw.peak_flops
+    if not peak:
+        return {"mfu": None, "hfu": None, "peak_flops_per_device": None,
+                "peak_source": f"none declared for {hw.compute_format}"}
+    mfu, hfu = model_flops / (device_seconds * peak), hardware_flops / (device_seconds * peak)
+    if hfu > 1.0 + 1e-9:
+        raise CostError(f"spec {hw.name!r}: the cost model prices the work at {hfu:.3f} x the "
+                        f"declared {hw.compute_format} peak ({peak:.4g} FLOP/s): a cost model "
+                        "faster than its hardware's peak is a bug in the backend")
+    return {"mfu": mfu, "hfu": hfu, "peak_flops_per_device": peak,
+            "peak_source": f"declared {hw.compute_format} peak of {hw.name} (capabilities)"}
 
 
 def estimate_training(model: str | Transformer, hardware: str, devices: int,
@@ -330,10 +325,9 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
     time_s = steps * step_s
     trace = training_trace(mdl, hw, layout, steps=1.0, local=local_learning)
     flops_step = traces.model_flops(trace)
-    hw_flops_step = float(2.0 * (trace.column("m").astype(float) * trace.column("n")
-                                 * trace.column("k") * trace.column("count")
-                                 * np.isin(trace.column("primitive"), [0, 1, 2])).sum())
+    hw_flops_step = traces.hardware_flops(trace)
     training_flops = flops_step * steps
+    utilization = _utilization(hw, training_flops, hw_flops_step * steps, time_s * devices)
     device_energy = float(ev["energy_step_j"][i]) * steps
     energy = device_energy * pue
     price = hw.cost.price_usd_per_hour if usd_per_device_hour is None else usd_per_device_hour
@@ -371,14 +365,15 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
         "pue": pue, "co2_kg": energy / 3.6e6 * grid_kg_per_kwh,
         "grid_kg_per_kwh": grid_kg_per_kwh,
         "cost_usd": device_hours * price, "usd_per_device_hour": price,
-        "mfu": training_flops / (time_s * devices * hw.peak_flops),
-        "peak_flops_per_device": hw.peak_flops, "peak_source": hw.peak_source,
+        **utilization,
         "model_flops_per_device_per_s": training_flops / (time_s * devices),
+        "hardware_flops_per_device_per_s": hw_flops_step * steps / (time_s * devices),
         "tokens_per_s": tokens * steps_multiplier / time_s,
         "step_breakdown_s": {k: float(ev[k][i]) for k in
                              ("compute_s", "bubble_s", "tp_comm_s", "pp_comm_s", "dp_comm_s",
                               "optimizer_s")},
-        "memory_per_device_bytes": {**mem, "usable_bytes": float(ev["capacity_bytes"])},
+        "memory_per_device_bytes": {**mem, "usable_bytes": float(ev["capacity_bytes"])
+                                    if hw.memory_bytes else None},
         "format": hw.fmt("mvm", "train-forward")[1],
         "assumptions": assumptions,
     }
@@ -417,12 +412,19 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
     kv_bits = max(wbits, 8)
     cap = hw.memory_bytes * (1 - MEMORY_HEADROOM) if hw.memory_bytes else math.inf
     candidates = [tp] if tp else [t for t in (1, 2, 4, 8, 16, 32, 64) if mdl.heads % t == 0]
+    wcap = hw.weight_capacity or math.inf
     chosen = None
     for t in candidates:
         mem = serving_memory(mdl, t, batch, prompt_tokens + output_tokens, wbits, kv_bits)
-        if float(mem["total_bytes"]) <= cap or weights == "reprogrammed":
+        if weights == "reprogrammed" or (float(mem["total_bytes"]) <= cap
+                                         and mdl.params / t <= wcap):
             chosen = (t, mem)
             break
+    if chosen is None and mdl.params / candidates[-1] > wcap:
+        raise OutOfMemoryError(
+            f"{mdl.name} cannot keep its weights resident on {hw.name}: at tp={candidates[-1]} "
+            f"each device would hold {mdl.params / candidates[-1]:.3g} weights, the chip holds "
+            f"{wcap:.3g}; use --weights reprogrammed (priced per forward pass) or more devices")
     if chosen is None:
         t = candidates[-1]
         mem = serving_memory(mdl, t, batch, prompt_tokens + output_tokens, wbits, kv_bits)
@@ -468,7 +470,8 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
     replicas = max(1, (devices or t) // t)
     price = hw.cost.price_usd_per_hour if usd_per_device_hour is None else usd_per_device_hour
     tokens_per_s = out_tokens / batch_time
-    j_per_token = batch_energy * pue / out_tokens
+    j_per_token_device = batch_energy / out_tokens
+    j_per_token = j_per_token_device * pue
     usd_per_token = price * t / 3600.0 / tokens_per_s
     assumptions = [*hw.assumptions,
                    f"every request: {prompt_tokens} prompt tokens, {output_tokens} generated; "
@@ -487,7 +490,8 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
         "tokens_per_s_per_device": tokens_per_s / t,
         "time_per_output_token_s": dec_t + (reprogram_t / passes if passes else 0.0),
         "time_to_first_token_s": pre_t + (wr_t if weights == "reprogrammed" else 0.0),
-        "j_per_token": j_per_token,
+        "j_per_token": j_per_token, "j_per_token_device": j_per_token_device,
+        "j_per_token_includes_pue": True,
         "usd_per_million_tokens": usd_per_token * 1e6,
         "co2_kg_per_million_tokens": j_per_token * 1e6 / 3.6e6 * grid_kg_per_kwh,
         "deploy_time_s": wr_t, "deploy_energy_j": wr_e * t * pue,

@@ -20,8 +20,14 @@ def search_training(model: Transformer, hw: Hardware, devices: int, *, local: bo
     ly = candidates if candidates is not None else enumerate_layouts(model, devices)
     ev = evaluate_layouts(model, hw, ly, local=local)
     ok = ev["fits"]
+    if not ev["weights_fit"].any():
+        i = int(np.argmin(ev["params_per_device"]))
+        raise OutOfMemoryError(
+            f"{model.name} does not fit on {devices} x {hw.name} with any layout: the "
+            f"smallest share is {float(ev['params_per_device'][i]):.3g} weights per device "
+            f"({ly[i].to_dict()}), the chip holds {hw.weight_capacity:.3g}; add devices")
     if not ok.any():
-        i = int(np.argmin(ev["memory"]["total_bytes"]))
+        i = int(np.argmin(np.where(ev["weights_fit"], ev["memory"]["total_bytes"], np.inf)))
         need = float(ev["memory"]["total_bytes"][i]) / 1e9
         raise OutOfMemoryError(
             f"{model.name} does not fit on {devices} x {hw.name} with any layout: the smallest "

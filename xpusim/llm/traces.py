@@ -33,7 +33,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from xpusim.core.trace import FORMAT, PHASE, PRIMITIVE, Trace
+from xpusim.core.formats import format_code
+from xpusim.core.optim import Adam
+from xpusim.core.trace import GEMM_PRIMITIVES, PHASE, PRIMITIVE, Trace
 
 from .model import Transformer
 
@@ -44,8 +46,8 @@ SOFTMAX_OPS = 5        # max, subtract, exp, sum, divide
 ACT_OPS = 8            # GELU tanh approximation ~8 ops; SwiGLU: SiLU + product
 NORM_OPS = 4           # per element of the two norms and two residual adds (averaged)
 NORM_ARRAYS = 10       # 2 norms (read + write) + 2 residual adds (2 reads + 1 write)
-OPT_ARRAYS = 7         # Adam: read w, g, m, v; write w, m, v (fp32)
-OPT_OPS = 12           # Adam update ops per weight
+OPT_ARRAYS = Adam.arrays_per_element   # fp32 states: read w, g, m, v; write w, m, v
+OPT_OPS = Adam.ops_per_element
 OPT_BITS = 32
 
 Formats = Callable[[str, str], tuple[int, str]]
@@ -63,7 +65,8 @@ class Rows:
     def add(self, phase: str, prim: str, m, n, k, scope: int = LAYER, kind: int = KIND_NORMAL,
             fmt: tuple[int, str] | None = None) -> None:
         bits, name = fmt if fmt is not None else self.formats(prim, phase)
-        self.rows.append((PHASE[phase], PRIMITIVE[prim], m, n, k, bits, FORMAT[name], scope, kind))
+        self.rows.append((PHASE[phase], PRIMITIVE[prim], m, n, k, bits, format_code(name), scope,
+                          kind))
 
     def stack(self) -> dict[str, np.ndarray]:
         """Columns of shape (rows, layouts)."""
@@ -238,12 +241,20 @@ def to_trace(cols: dict[str, np.ndarray], count: np.ndarray, layout: int = 0) ->
         "count": np.asarray(count)[sel]})
 
 
-def model_flops(trace: Trace) -> float:
-    """2 x MACs of every GEMM row, recompute excluded (forward ``mvm`` rows recorded in the
-    backward phase are recomputation: hardware work, not model work)."""
+def _gemm_flops(trace: Trace) -> np.ndarray:
     c = trace.columns()  # in float: whole-run MAC counts overflow int64
-    macs = np.where(np.isin(c["primitive"], [PRIMITIVE[p] for p in ("mvm", "mvm_t", "update")]),
-                    c["m"].astype(np.float64) * c["n"] * c["k"] * c["count"], 0.0)
+    gemm = np.isin(c["primitive"], [PRIMITIVE[p] for p in GEMM_PRIMITIVES])
+    return np.where(gemm, 2.0 * c["m"].astype(np.float64) * c["n"] * c["k"] * c["count"], 0.0)
+
+
+def hardware_flops(trace: Trace) -> float:
+    """2 x MACs of every product row the hardware runs, recomputation included."""
+    return float(_gemm_flops(trace).sum())
+
+
+def model_flops(trace: Trace) -> float:
+    """2 x MACs of every product row, recompute excluded (forward ``mvm`` and ``matmul`` rows
+    recorded in the backward phase are recomputation: hardware work, not model work)."""
     recompute = (trace.column("phase") == PHASE["train-backward"]) & \
-        (trace.column("primitive") == PRIMITIVE["mvm"])
-    return float(2.0 * macs[~recompute].sum())
+        np.isin(trace.column("primitive"), [PRIMITIVE["mvm"], PRIMITIVE["matmul"]])
+    return float(_gemm_flops(trace)[~recompute].sum())

@@ -1,19 +1,28 @@
-"""Built-in data sets (``digits``, ``idx:PATH``, ``mnist:PATH``) and model family (``mlp``)."""
+"""Built-in data sets (images from local files, generated sequence tasks) and model family
+(``mlp``)."""
 
 from xpusim import hookimpl
 from xpusim.core import DatasetInfo, ModelInfo
 from xpusim.core import data, models
 
+LOADERS = {
+    "digits": data.load_digits,
+    "idx": data.load_idx,
+    "mnist": data.load_mnist,
+    "fashion-mnist": data.load_fashion_mnist,
+    "cifar10": data.load_cifar10,
+    "seq-reverse": data.load_seq_reverse,
+    "seq-sort": data.load_seq_sort,
+    "mod-add": data.load_mod_add,
+}
+
 
 @hookimpl
 def xpusim_register_datasets():
-    return [
-        DatasetInfo("digits", data.load_digits, data.load_digits.__doc__ or ""),
-        DatasetInfo("idx", data.load_idx, data.load_idx.__doc__ or ""),
-        DatasetInfo("mnist", data.load_mnist, data.load_mnist.__doc__ or ""),
-    ]
+    return [DatasetInfo(name, load, load.__doc__ or "") for name, load in LOADERS.items()]
 
 
 @hookimpl
 def xpusim_register_models():
-    return [ModelInfo("mlp", models.parse_mlp, "multilayer perceptron: mlp:64-256-10[:relu|tanh|sigmoid]")]
+    return [ModelInfo("mlp", models.parse_mlp,
+                      "multilayer perceptron: mlp:64-256-10[:relu|tanh|sigmoid]")]

@@ -30,6 +30,7 @@ from xpusim.core.device import Device
 from xpusim.core.errors import IncompatibleError, SpecError, XpusimError
 from xpusim.core.kernels import CostModel, KernelSet, Twin
 from xpusim.core.ledger import price
+from xpusim.core.pricing import price_columns
 from xpusim.core.plugins import Plugins, get_plugin_manager
 from xpusim.core.registry import BackendInfo, MethodInfo
 from xpusim.core.specs import Spec, numeric_paths, read_toml, spec_from_dict, uncited, \
@@ -493,12 +494,8 @@ def check_cost_valid(b: BackendUnderTest) -> None:
                 if not (np.isfinite(ledger.extras).all()):
                     _fail(f"backend {b.name!r}: {prim} in {phase}, shape {shape}: non-finite "
                           f"counters {dict(zip(ledger.extra_names, ledger.extras[0]))}")
-    cols = Trace().columns()
-    empty = [cols[c] for c in ("phase", "primitive", "m", "n", "k", "bits", "fmt", "count",
-                               "activity")]
-    out = (np.zeros(0), np.zeros((0, len(b.cost.components))), np.zeros((0, len(b.cost.extras))))
     try:
-        b.cost.price(*empty, b.cost.params, *out)
+        price_columns(b.cost, Trace().columns(), b.spec.name)
     except Exception as exc:
         _fail(f"backend {b.name!r}: the cost kernel fails on a trace with no rows: "
               f"{type(exc).__name__}: {exc}")
@@ -648,9 +645,38 @@ def _check_run(r: Any, who: str) -> None:
               f"expected > 0")
 
 
+def check_capabilities(b: BackendUnderTest) -> None:
+    """The backend declares its spec's capabilities: a peak rate for the format its device
+    computes products in, a memory or an on-chip weight capacity, and no priced product
+    beats the declared peak."""
+    if b.info.capabilities is None:
+        _fail(f"backend {b.name!r} declares no capabilities (BackendInfo.capabilities): "
+              "estimates could not check memory or utilization")
+    caps = b.pm.capabilities(b.spec)
+    if caps.memory_bytes is None and caps.weight_capacity is None:
+        _fail(f"backend {b.name!r}: spec {b.spec.name!r} declares neither memory_bytes nor "
+              "weight_capacity")
+    if ("mvm", "inference") not in b.formats:
+        return
+    fmt = b.formats[("mvm", "inference")][1]
+    peak = caps.peak(fmt)
+    if peak is None:
+        _fail(f"backend {b.name!r}: spec {b.spec.name!r} declares no peak rate for {fmt!r}, "
+              f"the format its device computes products in (declared: {list(caps.formats)})")
+    for shape in ((1, 4096, 4096), (256, 256, 256), (2048, 2048, 2048)):
+        trace = Trace()
+        b.row(trace, "mvm", "inference", shape)
+        ledger = b.priced(trace)
+        achieved = 2.0 * float(trace.macs().sum()) / ledger.total_time_s
+        if achieved > peak * (1 + 1e-9):
+            _fail(f"backend {b.name!r}: an mvm of shape {shape} is priced at {achieved:.4g} "
+                  f"ops/s, above the declared {fmt} peak {peak:.4g}")
+
+
 BACKEND_CHECKS: tuple[Callable[[BackendUnderTest], None], ...] = (
     check_registration, check_params_documented, check_specs_load, check_bad_spec_rejected,
-    check_hook_types, check_foreign_spec_ignored, check_twins_match, check_kernels_have_twins,
+    check_hook_types, check_capabilities, check_foreign_spec_ignored, check_twins_match,
+    check_kernels_have_twins,
     check_cost_valid, check_cost_linear_in_count, check_cost_grows_with_size,
     check_cost_additive, check_undeclared_primitives_refused, check_seed_determinism,
     check_tiny_run_learns,

@@ -3,13 +3,15 @@
 from pathlib import Path
 
 from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, KernelSet
+from xpusim.core import BackendInfo, CostModel, Format, KernelSet
+from xpusim.numerics.standard import STANDARD
 
 from . import compute, cost, params
 from .device import PhotonicDevice
 from .twins import TWINS  # noqa: F401  (kernel/twin pairs: the conformance suite checks them)
 
 BACKEND = "photonic"
+PHOTONIC = Format("photonic", None, "device", "optical amplitudes set by DACs, read by ADCs")
 __version__ = "0.1.0"
 
 
@@ -18,7 +20,8 @@ def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.PhotonicParams, device=PhotonicDevice,
                         primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
                         doc="photonic MZI-mesh MVM tiles: DAC/ADC quantization, read noise, "
-                            "thermal phase programming")]
+                            "thermal phase programming",
+                        formats=(PHOTONIC, *STANDARD), capabilities=cost.capabilities)]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from xpusim.core.capabilities import Capabilities
 from xpusim.core.trace import PRIMITIVE
 
 from .params import PhotonicParams
@@ -112,3 +113,13 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 3] = mm * kk * nn * reps
         else:
             time_s[i] = -1.0
+
+
+def capabilities(spec) -> Capabilities:
+    """Weights the tiles hold and the peak rate: every tile taking one input vector per
+    symbol (rows x cols MACs each, 2 ops per MAC); digital products at the digital rate."""
+    p = spec.params
+    weights = p.mesh.tiles * p.mesh.rows * p.mesh.cols
+    return Capabilities(peak_ops_per_s={"photonic": 2.0 * weights * p.mesh.symbol_rate_ghz * 1e9,
+                                        "fp32": 2.0 * p.digital.gops * 1e9},
+                        weight_capacity=weights)

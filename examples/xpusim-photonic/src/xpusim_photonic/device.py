@@ -28,9 +28,9 @@ class PhotonicDevice(Device):
     def operand_format(self, primitive: str, phase: str) -> tuple[int, str]:
         p = self.params
         if primitive in ("mvm", "mvm_t"):
-            return p.dac.bits, "analog"
+            return p.dac.bits, "photonic"
         if primitive == "write":
-            return p.mesh.weight_bits, "analog"
+            return p.mesh.weight_bits, "photonic"
         return 32, "fp32"
 
     def _program(self, layer: int) -> None:

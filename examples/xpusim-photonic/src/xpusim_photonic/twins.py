@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from xpusim.core import Twin
-from xpusim.core.trace import FORMATS, PRIMITIVES
+from xpusim.core.formats import FORMATS
+from xpusim.core.trace import PRIMITIVES
 
 from . import compute, cost, reference
 

@@ -5,6 +5,7 @@ from functools import partial
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 from xpusim.numerics import gauss
+from xpusim.numerics.standard import STANDARD
 
 from . import compute, cost, hwa, noise_models, params, pulsed, transfer
 from .device import AnalogDevice
@@ -17,7 +18,8 @@ BACKEND = "analog"
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.AnalogParams, device=AnalogDevice,
                         primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
-                        doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid")]
+                        doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid",
+                        formats=(cost.ANALOG, *STANDARD), capabilities=cost.capabilities)]
 
 
 @hookimpl(trylast=True)

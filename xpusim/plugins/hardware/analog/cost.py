@@ -35,7 +35,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from xpusim.core.trace import FORMAT, PRIMITIVE
+from xpusim.core.capabilities import Capabilities
+from xpusim.core.formats import FORMATS, Format
+from xpusim.core.trace import PRIMITIVE
 
 COMPONENTS = ("dac", "array", "adc", "digital", "write")
 EXTRAS = ("adc_conversions", "dac_conversions", "tile_reads", "macs", "programming_pulses",
@@ -46,7 +48,9 @@ N_PARAMS = 18
 
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
-F_ANALOG = FORMAT["analog"]
+ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
+                "DAC resolution")
+F_ANALOG = FORMATS.register(ANALOG)
 
 
 def pack(p) -> np.ndarray:
@@ -151,3 +155,19 @@ def summarize(totals, tiles_on_chip=0):
     return {"tops": ops / t / 1e12 if t > 0 else 0.0,
             "tops_per_w": ops / e / 1e12 if e > 0 else 0.0,
             "tiles_on_chip": float(tiles_on_chip)}
+
+
+def capabilities(spec) -> Capabilities:
+    """Weights the tiles hold (cells over bit slices) and the peak analog rate: every tile
+    reading at once, one read plus the conversions of its multiplexed ADCs per input vector
+    (the bound ``price`` charges); digital periphery products at its throughput."""
+    p = spec.params
+    t = p.tile
+    t_vec = t.read_time_ns * 1e-9 + min(p.adc.columns_per_adc, t.cols) * \
+        p.adc.conversion_time_ns * 1e-9
+    weights = t.tiles_on_chip * t.rows * t.cols / t.weight_slices
+    return Capabilities(
+        peak_ops_per_s={"analog": 2.0 * weights / t_vec, "fp32": p.digital_ops_per_s},
+        weight_capacity=weights,
+        notes=("no off-chip memory declared: weights live in the tiles, activations in the "
+               "digital periphery",))

@@ -40,10 +40,11 @@ def periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc
 def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
           extras):
     """Vectorised twin of ``cost.price``."""
-    from xpusim.core.trace import FORMAT, PRIMITIVE
+    from xpusim.core.formats import format_code
+    from xpusim.core.trace import PRIMITIVE
     from . import cost as c
     mm, nn, kk, reps = (a.astype(np.float64) for a in (m, n, k, count))
-    analog = fmt == FORMAT["analog"]
+    analog = fmt == format_code("analog")
     mvm, mvm_t = primitive == PRIMITIVE["mvm"], primitive == PRIMITIVE["mvm_t"]
     upd, wr = primitive == PRIMITIVE["update"], primitive == PRIMITIVE["write"]
     P = params

@@ -213,7 +213,8 @@ def _modify_args(rng):
 
 
 def _price_args(rng):
-    from xpusim.core.trace import FORMAT, PRIMITIVES
+    from xpusim.core.formats import format_code
+    from xpusim.core.trace import PRIMITIVES
     n = int(rng.integers(0, 300))
     params = rng.uniform(0.5, 2.0, cost.N_PARAMS)
     params[cost.ROWS] = rng.integers(16, 512)
@@ -224,7 +225,7 @@ def _price_args(rng):
     cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
             rng.integers(1, 3000, n), rng.integers(1, 3000, n), rng.integers(1, 3000, n),
             rng.choice([8, 32], n).astype(np.int16),
-            rng.choice([FORMAT["analog"], FORMAT["fp32"]], n).astype(np.int16),
+            rng.choice([format_code("analog"), format_code("fp32")], n).astype(np.int16),
             rng.integers(1, 50, n), rng.random(n)]
     return [*cols, params, np.zeros(n), np.zeros((n, len(cost.COMPONENTS))),
             np.zeros((n, len(cost.EXTRAS)))]

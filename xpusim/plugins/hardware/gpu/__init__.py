@@ -1,8 +1,11 @@
 """GPU backend: tensor-core number formats, roofline time, energy by format and memory level."""
 
+from functools import partial
+
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 from xpusim.numerics import formats
+from xpusim.numerics.standard import FLOATS, INTS
 
 from . import compute, cost, params
 from .device import GpuDevice
@@ -15,7 +18,8 @@ BACKEND = "gpu"
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.GpuParams, device=GpuDevice,
                         primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
-                        doc="GPU: tensor-core formats (fp32..fp8), roofline time, HBM energy")]
+                        doc="GPU: tensor-core formats (fp32..fp8), roofline time, HBM energy",
+                        formats=FLOATS + INTS, capabilities=cost.capabilities)]
 
 
 @hookimpl(trylast=True)
@@ -33,4 +37,6 @@ def xpusim_cost_kernels(spec):
     return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
                      extras=cost.EXTRAS, static_power_w=p.static_power_w,
                      price_usd_per_hour=p.price_usd_per_hour,
+                     summarize=partial(cost.summarize,
+                                       hbm_bandwidth_gbs=p.memory.hbm_bandwidth_gbs),
                      boundary="device: one GPU board (chip + HBM); host, network and cooling excluded")

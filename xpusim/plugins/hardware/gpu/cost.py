@@ -11,14 +11,18 @@ two operand reads per MAC divided by the GEMM tile edge (assumption: square tile
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 from numba import njit, prange
 
-from xpusim.core.trace import FORMAT, FORMATS, PRIMITIVE
+from xpusim.core.capabilities import Capabilities
+from xpusim.core.formats import MAX_FORMATS, format_code
+from xpusim.core.trace import PRIMITIVE
 
-from .params import GpuParams
+from .params import ComputeFormat, GpuParams
 
-NF = len(FORMATS)
+NF = MAX_FORMATS
 # Layout of the packed parameter vector.
 PEAK = 0                  # NF entries: peak FLOP/s (or OP/s) per format code; 0 = unsupported
 MAC_PJ = NF               # NF entries: pJ per MAC per format code
@@ -31,7 +35,28 @@ EXTRAS = ("macs", "flops", "hbm_bytes", "onchip_bytes", "kernel_launches")
 
 P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
 P_ELEMENTWISE, P_REDUCE, P_WRITE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"], PRIMITIVE["write"]
-FMT_FP32 = FORMAT["fp32"]
+
+
+def peak_flops(p: GpuParams) -> dict[str, float]:
+    """Dense peak FLOP/s (OP/s for int8) per format the chip computes in (0 = not at all)."""
+    rates = {"fp32": p.peak.fp32_tflops, "tf32": p.peak.tf32_tflops,
+             "bf16": p.peak.bf16_tflops, "fp16": p.peak.fp16_tflops,
+             "fp8-e4m3": p.peak.fp8_tflops, "fp8-e5m2": p.peak.fp8_tflops,
+             "int8": p.peak.int8_tops}
+    return {name: tflops * 1e12 for name, tflops in rates.items() if tflops > 0}
+
+
+def capabilities(spec) -> Capabilities:
+    """HBM capacity and the peak of every tensor-core format, ``compute_format`` first."""
+    p = spec.params
+    peaks = peak_flops(p)
+    first = {p.compute_format: peaks[p.compute_format]} if p.compute_format in peaks else {}
+    computable = typing.get_args(ComputeFormat)
+    return Capabilities(memory_bytes=p.memory.hbm_capacity_gb * 1e9,
+                        peak_ops_per_s={**first, **peaks},
+                        format_settings={f: (f"compute_format={f}",) for f in peaks
+                                         if f in computable},
+                        notes=("peaks are dense (no structured sparsity)",))
 
 
 def pack(p: GpuParams) -> np.ndarray:
@@ -47,8 +72,8 @@ def pack(p: GpuParams) -> np.ndarray:
         "int8": (p.peak.int8_tops, p.mac_energy.int8_pj),
     }
     for name, (tflops, pj) in per_format.items():
-        v[PEAK + FORMAT[name]] = tflops * 1e12
-        v[MAC_PJ + FORMAT[name]] = pj * 1e-12
+        v[PEAK + format_code(name)] = tflops * 1e12
+        v[MAC_PJ + format_code(name)] = pj * 1e-12
     v[COMPUTE_FRACTION] = p.achievable_compute_fraction
     v[BW] = p.memory.hbm_bandwidth_gbs * 1e9
     v[BW_FRACTION] = p.memory.achievable_bandwidth_fraction
@@ -112,3 +137,15 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 4] = reps
         else:
             time_s[i] = -1.0
+
+
+def summarize(totals: dict[str, float], hbm_bandwidth_gbs: float) -> dict[str, float]:
+    """Achieved FLOP/s and HBM bandwidth over the priced rows, and the share of peak HBM
+    bandwidth used (launch overheads and compute-bound time included)."""
+    t = totals.get("time_s", 0.0)
+    if t <= 0:
+        return {}
+    hbm = totals.get("hbm_bytes", 0.0)
+    return {"achieved_tflops": totals.get("flops", 0.0) / t / 1e12,
+            "hbm_gbs": hbm / t / 1e9,
+            "hbm_bandwidth_utilization": hbm / t / (hbm_bandwidth_gbs * 1e9)}

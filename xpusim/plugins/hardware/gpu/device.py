@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from xpusim.core import Device
-from xpusim.numerics.formats import FLOAT_FORMATS
+from xpusim.core.formats import FORMATS
 
 
 GROWTH_INTERVAL = 2000  # clean steps before the dynamic loss scale doubles (PyTorch AMP default)
@@ -17,7 +17,7 @@ class GpuDevice(Device):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fmt = self.params.compute_format
-        self.activation_bits = FLOAT_FORMATS[self.fmt].bits
+        self.activation_bits = FORMATS.get(self.fmt).bits
         self.master: dict[int, np.ndarray] = {}
         self.working: dict[int, np.ndarray] = {}
         self.loss_scale = float(self.params.loss_scale)
@@ -25,13 +25,16 @@ class GpuDevice(Device):
         self.skipped_updates = 0
 
     def operand_format(self, primitive: str, phase: str) -> tuple[int, str]:
-        if primitive == "write":
-            return (32, "fp32") if self.params.master_weights else (
-                FLOAT_FORMATS[self.params.compute_format].bits, self.params.compute_format)
+        """Operands in ``compute_format`` at its storage width (tf32 is a math mode on fp32
+        storage); elementwise work in fp32, or in the 16-bit format of 16/8-bit training."""
         fmt = self.params.compute_format
+        if primitive == "write" and self.params.master_weights:
+            return 32, "fp32"
         if primitive in ("elementwise", "reduce"):
-            return (32, "fp32") if fmt == "fp32" else (16, "bf16" if fmt != "fp16" else "fp16")
-        return FLOAT_FORMATS[fmt].bits, fmt
+            if fmt in ("fp32", "tf32"):
+                return 32, "fp32"
+            return 16, "fp16" if fmt == "fp16" else "bf16"
+        return FORMATS.get(fmt).bits, fmt
 
     def _write(self, layer: int, w: np.ndarray) -> None:
         self.working[layer] = self.kernels.quantize(w, self.fmt)

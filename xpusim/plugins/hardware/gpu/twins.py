@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from xpusim.core import Twin
-from xpusim.core.trace import FORMATS, PRIMITIVES
+from xpusim.core.formats import FORMATS
+from xpusim.core.trace import PRIMITIVES
 from xpusim.numerics import formats, reference as formats_reference
 from xpusim.numerics.formats import FLOAT_FORMATS
 
@@ -40,7 +41,7 @@ def _price_args(rng: np.random.Generator) -> list:
 
     n = int(rng.integers(0, 400))
     spec_params = rng.uniform(0.1, 10.0, cost.N_PARAMS)
-    spec_params[cost.PEAK:cost.PEAK + len(FORMATS)] *= 1e12
+    spec_params[cost.PEAK:cost.PEAK + cost.NF] *= 1e12
     spec_params[cost.PEAK + int(rng.integers(len(FORMATS)))] = 0.0  # an unsupported format
     cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
             rng.integers(1, 5000, n), rng.integers(1, 5000, n), rng.integers(1, 5000, n),

@@ -2,13 +2,16 @@
 event-driven cost, no transposed read of trained weights)."""
 
 from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, KernelSet
+from xpusim.core import BackendInfo, CostModel, Format, KernelSet
+from xpusim.numerics.standard import INTS
 
 from . import compute, cost, params
 from .device import NeuromorphicDevice
 from .twins import TWINS  # noqa: F401  (kernel/twin pairs, exercised by tests/test_twins.py)
 
 BACKEND = "neuromorphic"
+SPIKE = Format("spike", None, "device", "spike events (rate: counts over timesteps; graded: a "
+               "payload of the row's bits)")
 
 
 def _summarize(totals: dict[str, float]) -> dict[str, float]:
@@ -23,7 +26,8 @@ def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.NeuromorphicParams, device=NeuromorphicDevice,
                         primitives={"mvm", "update", "elementwise", "reduce", "write"},
                         doc="Loihi-like spiking chip: on-chip local learning, event-driven cost",
-                        optimizers={"sgd"})]
+                        optimizers={"sgd"}, capabilities=cost.capabilities,
+                        formats=(*INTS, SPIKE))]
 
 
 @hookimpl(trylast=True)

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from xpusim.core.capabilities import Capabilities
 from xpusim.core.kernels import COST_FASTMATH
 from xpusim.core.trace import PRIMITIVE
 
@@ -97,3 +98,17 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 2] = synapses * reps
         else:
             time_s[i] = -1.0
+
+
+def capabilities(spec) -> Capabilities:
+    """Synapses the mesh holds at ``weight_bits``; peak = every core doing synaptic ops
+    (2 ops each, as a MAC), the bound of ``price`` for inputs of at most one event per
+    element and timestep."""
+    p = spec.params
+    synapse_bits = p.mesh.cores * p.mesh.synapse_memory_kib * 8192.0
+    peak = 2.0 * p.mesh.cores / (p.time.synop_ns * 1e-9)
+    return Capabilities(
+        peak_ops_per_s={"spike": peak}, weight_capacity=synapse_bits / p.weight_bits,
+        notes=("peak counts synaptic ops (one per input event and fan-out target); sparse "
+               "inputs do fewer ops per model MAC", "no off-chip memory: every weight and "
+               "neuron state lives in the cores"))

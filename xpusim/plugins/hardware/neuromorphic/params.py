@@ -36,6 +36,8 @@ class Cores:
 
     cores: int = quantity(unit="cores", doc="neuro-cores on the chip", gt=0)
     neurons_per_core: int = quantity(unit="neurons", doc="compartments per core", gt=0)
+    synapse_memory_kib: float = quantity(unit="KiB", doc="synaptic memory per core (weights of "
+                                         "weight_bits each)", gt=0)
 
 
 @attrs.frozen(kw_only=True)

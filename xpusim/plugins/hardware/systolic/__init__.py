@@ -4,6 +4,7 @@ accumulators, training with or without a master copy, SCALE-Sim-exact cycles, en
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
 from xpusim.numerics import formats
+from xpusim.numerics.standard import FLOATS, INTS
 
 from . import compute, params
 from .device import SystolicDevice
@@ -16,7 +17,14 @@ BACKEND = "systolic"
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.SystolicParams, device=SystolicDevice,
                         primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
-                        doc="systolic array: int8..binary / bf16..fp8 numerics, SCALE-Sim cycles")]
+                        doc="systolic array: int8..binary / bf16..fp8 numerics, SCALE-Sim cycles",
+                        formats=FLOATS + INTS, capabilities=_capabilities)]
+
+
+def _capabilities(spec):
+    from . import cost  # the cost model is its own module (cycles, buffers, energy)
+
+    return cost.capabilities(spec)
 
 
 @hookimpl(trylast=True)

@@ -110,7 +110,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from xpusim.core.trace import FORMAT, FORMATS, PRIMITIVE
+from xpusim.core.capabilities import Capabilities
+from xpusim.core.formats import MAX_FORMATS, format_code
+from xpusim.core.trace import PRIMITIVE
+from xpusim.numerics.standard import FLOATS, INTS
 
 from .cycles import DATAFLOW
 
@@ -123,7 +126,7 @@ EXTRAS = ("cycles", "compute_cycles", "stall_cycles", "macs", "mac_slots", "pass
 what the arrays could have done; utilization = macs / mac_slots), ``passes`` (operand-slice
 passes, times repetitions)."""
 
-NF = len(FORMATS)
+NF = MAX_FORMATS
 (ROWS, COLS, ARRAYS, DF, CLOCK, MAC_BITS, FLOAT_MACS, ACC_BITS, LANES, IBUF, WBUF, OBUF, BW,
  E_INT8_MULT, E_INT32_ADD, E_FP32_ADD, E_SRAM, E_DRAM, E_VEC, NODE_FACTOR) = range(20)
 MULT_F = 20                # NF entries: J per float multiply by format code (0: not a float)
@@ -200,14 +203,14 @@ def pack(p) -> np.ndarray:
     v[E_VEC] = e.vector_op_pj * 1e-12 * s
     v[NODE_FACTOR] = s
     for name, p_bits in SIGNIFICAND_BITS.items():
-        v[MULT_F + FORMAT[name]] = e.fp16_mult_pj * 1e-12 * s * (p_bits / 11.0) ** 2
-    v[MULT_F + FORMAT["fp32"]] = e.fp32_mult_pj * 1e-12 * s
-    v[MULT_F + FORMAT["fp64"]] = e.fp32_mult_pj * 1e-12 * s * (53.0 / 24.0) ** 2
-    for name in ("analog", "spike"):
-        v[UNPRICEABLE + FORMAT[name]] = 1.0
-    if not p.float_macs:
-        for name in ("fp32", "tf32", "bf16", "fp16", "fp8-e4m3", "fp8-e5m2", "fp64"):
-            v[UNPRICEABLE + FORMAT[name]] = 1.0
+        v[MULT_F + format_code(name)] = e.fp16_mult_pj * 1e-12 * s * (p_bits / 11.0) ** 2
+    v[MULT_F + format_code("fp32")] = e.fp32_mult_pj * 1e-12 * s
+    v[MULT_F + format_code("fp64")] = e.fp32_mult_pj * 1e-12 * s * (53.0 / 24.0) ** 2
+    # the array multiplies integers of any width, floats only with float MACs; formats of
+    # other hardware (conductances, spikes, ...) cannot run on it
+    v[UNPRICEABLE:UNPRICEABLE + NF] = 1.0
+    for f in INTS + (FLOATS if p.float_macs else ()):
+        v[UNPRICEABLE + format_code(f.name)] = 0.0
     return v
 
 
@@ -430,20 +433,45 @@ def gemm_report(params, M: int, N: int, K: int, bits: int | None = None,
     """
     from .params import format_bits
 
+    from xpusim.core.kernels import CostModel
+    from xpusim.core.pricing import price_columns
+    from xpusim.core.trace import Trace
+
     fmt = fmt or params.numerics.weights
-    fmt_code = FORMAT[fmt]
     bits = bits or format_bits(fmt)
     mm, nn, kk = (K, N, M) if primitive == "update" else (M, N, K)
-    cols = [np.zeros(1, np.int8), np.array([PRIMITIVE[primitive]], np.int8),
-            np.array([mm], np.int64), np.array([nn], np.int64), np.array([kk], np.int64),
-            np.array([bits], np.int16), np.array([fmt_code], np.int16),
-            np.array([count], np.int64), np.ones(1)]
-    t = np.zeros(1)
-    e = np.zeros((1, len(COMPONENTS)))
-    x = np.zeros((1, len(EXTRAS)))
-    price(*cols, pack(params), t, e, x)
-    out = {"time_s": float(t[0]), "energy_j": float(e.sum()),
+    trace = Trace()
+    trace.add("inference", 0, primitive, mm, nn, kk, bits, fmt, count=count)
+    model = CostModel(price=price, params=pack(params), components=COMPONENTS, extras=EXTRAS)
+    rows = price_columns(model, trace.columns())
+    e, x = rows.dynamic_j, rows.extras
+    out = {"time_s": float(rows.time_s[0]), "energy_j": float(e.sum()),
            **{f"energy_{c}_j": float(e[0, j]) for j, c in enumerate(COMPONENTS)},
            **{name: float(x[0, j]) for j, name in enumerate(EXTRAS)}}
     out.update(summarize({**out}))
     return out
+
+
+def capabilities(spec) -> Capabilities:
+    """DRAM capacity, buffer SRAM and the peak of every operand format: rows x cols x arrays
+    MACs per cycle over ``passes = ceil(bits / mac_bits)^2`` (what ``price`` charges), the
+    format of the forward GEMM first."""
+    from .device import _wider
+    from .params import FLOAT_BITS, INT_BITS
+
+    p = spec.params
+    per_cycle = 2.0 * p.array_rows * p.array_cols * p.num_arrays * p.clock_mhz * 1e6
+    names = [*INT_BITS, *(FLOAT_BITS if p.float_macs else ())]
+    default = _wider(p.numerics.activations, p.numerics.weights)[1]
+    order = ([default] if default in names else []) + [n for n in names if n != default]
+
+    def peak(name: str) -> float:
+        bits = {**INT_BITS, **FLOAT_BITS}[name]
+        slices = -(-bits // p.mac_bits)
+        return per_cycle / (slices * slices)
+
+    m = p.memory
+    return Capabilities(memory_bytes=m.dram_capacity_gib * 2.0 ** 30,
+                        peak_ops_per_s={n: peak(n) for n in order},
+                        onchip_bytes=(m.input_buffer_kib + m.weight_buffer_kib
+                                      + m.output_buffer_kib) * 1024.0)
