@@ -49,7 +49,7 @@ N_PARAMS = 18
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
 ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
-                "DAC resolution")
+                "DAC resolution (update rows: pulse-train slots per sample)")
 F_ANALOG = FORMATS.register(ANALOG)
 
 
