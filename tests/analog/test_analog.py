@@ -198,7 +198,9 @@ def test_bad_specs_rejected_clearly(pm, override, message):
     assert "pcm-hermes.toml" in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["pcm-hermes", "reram-generic", "aihwkit-defaults"])
+@pytest.mark.parametrize("name", ["pcm-hermes", "reram-generic", "aihwkit-defaults",
+                                  "preset-reram-es", "preset-reram-sb", "preset-ecram",
+                                  "preset-capacitor", "preset-pcm"])
 def test_specs_load_and_are_cited(pm, name):
     assert pm.load_spec(name).backend == "analog"
     assert uncited(read_toml(SPECS / f"{name}.toml")) == []
