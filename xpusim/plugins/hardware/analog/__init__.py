@@ -32,7 +32,7 @@ def xpusim_compute_kernels(spec):
                      pulse_counts=pulsed.apply_counts, pulse_decay=pulsed.decay,
                      transfer_batch=transfer.transfer_batch, read_row=transfer.read_row,
                      program_noise=noise_models.program_noise, age_noise=noise_models.age_noise,
-                     modify_weights=hwa.modify_weights)
+                     modify_weights=hwa.modify_weights, read_small=compute.read_small)
 
 
 @hookimpl(trylast=True)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from xpusim.numerics import gauss
+
 
 def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     """x (m,k) -> xq (m,k) DAC codes in [-bound, bound]; scale (T,m) digital input scale;
@@ -89,3 +91,107 @@ dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
 periphery_serial = njit(cache=True)(_periphery)
 PARALLEL_MIN_ELEMENTS = 1 << 16
+
+
+@njit(cache=True, inline="always")
+def _fast_normal(h, out, f):
+    """The ziggurat's fast-path value of half-word h into out[f]; 1 if it needs the slow path."""
+    idx = h & np.uint64(0xFF)
+    mag = h >> np.uint64(9)
+    x = float(mag) * gauss.WI[idx]
+    out[f] = -x if (h >> np.uint64(8)) & np.uint64(1) else x
+    return 1 if mag >= gauss.KI[idx] else 0
+
+
+@njit(cache=True, inline="always")
+def normals_run(key, start, out):
+    """out[f] = normal start + f of stream ``key`` (as ``gauss.normal``), in two passes: every
+    draw on the ziggurat's fast path (one word per two draws), then the ~1 % that leave it."""
+    n = out.size
+    redo = 0
+    f = 0
+    if start & 1 and n > 0:  # an odd start takes the high half of its word
+        redo += _fast_normal(gauss.word(key, np.uint64(start >> 1)) >> np.uint64(32), out, 0)
+        f = 1
+    w0 = (start + f) >> 1
+    for p in range((n - f) >> 1):
+        r = gauss.word(key, np.uint64(w0 + p))
+        redo += _fast_normal(r & np.uint64(0xFFFFFFFF), out, f + 2 * p)
+        redo += _fast_normal(r >> np.uint64(32), out, f + 2 * p + 1)
+    if (n - f) & 1:
+        r = gauss.word(key, np.uint64(w0 + ((n - f) >> 1)))
+        redo += _fast_normal(r & np.uint64(0xFFFFFFFF), out, n - 1)
+    if redo:
+        for f in range(n):
+            g = start + f
+            h = (gauss.word(key, np.uint64(g >> 1)) >> np.uint64(32 * (g & 1))) \
+                & np.uint64(0xFFFFFFFF)
+            if (h >> np.uint64(9)) >= gauss.KI[h & np.uint64(0xFF)]:
+                out[f] = gauss.normal32(h, gauss.KI, gauss.WI, gauss.FI)
+
+
+@njit(cache=True)
+def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+               adc_bound, out_noise, w_noise, key, out, sat):
+    """One read of x (m,k) through w (k,n) in a single call, for the small products of a
+    training step (no Python between the stages): per row tile the DAC of ``dac``, the tile
+    product (float32 BLAS), the read noise (normal (i T + t) n + j of stream ``key``, as
+    ``gauss.fill_normal`` draws the (m, T, n) array of ``_read_noise``) and the ADC and digital
+    sum of ``periphery``. Same numbers as those kernels in sequence."""
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, (k + rows - 1) // rows)
+    levels = float(2 ** (dac_bits - 1) - 1)
+    to_code = levels / input_bound
+    to_value = input_bound / levels
+    step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
+    per_step = 1.0 / step
+    noisy = out_noise > 0.0 or w_noise > 0.0
+    on32 = np.float32(out_noise)
+    wn32 = np.float32(w_noise)
+    scale = np.empty(m, np.float32)
+    std = np.empty(m, np.float32)
+    acc = np.zeros((m, n))
+    zrow = np.empty(n)
+    for i in range(m):
+        sat[i] = 0
+    for t in range(t_count):
+        lo = t * rows
+        hi = min(k, lo + rows)
+        xq = np.empty((m, hi - lo), np.float32)
+        for i in range(m):
+            s = 1.0
+            if dynamic:
+                a = 0.0
+                for j in range(lo, hi):
+                    a = max(a, abs(x[i, j]))
+                s = a / input_bound if a > 0.0 else 1.0
+            inv = 1.0 / s
+            sq = 0.0
+            for j in range(lo, hi):
+                v = x[i, j] * inv
+                if dac_on:
+                    v = np.round(min(max(v, -input_bound), input_bound) * to_code) * to_value
+                xq[i, j - lo] = v
+                sq += v * v
+            scale[i] = s
+            norm = np.float32(np.sqrt(sq))
+            std[i] = np.sqrt(on32 * on32 + (wn32 * norm) * (wn32 * norm))
+        part = np.dot(xq, w[lo:hi])
+        for i in range(m):
+            sc = np.float64(scale[i])
+            sd = np.float64(std[i])
+            if noisy:
+                normals_run(key, (i * t_count + t) * n, zrow)
+            for j in range(n):
+                v = np.float64(part[i, j])
+                if noisy:
+                    v += sd * np.float64(np.float32(zrow[j]))
+                if abs(v) >= adc_bound:
+                    sat[i] = 1
+                if adc_on:
+                    v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
+                acc[i, j] += v * sc * gain[j]
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = acc[i, j]

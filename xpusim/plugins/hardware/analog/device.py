@@ -25,6 +25,7 @@ from . import compute, hwa, insitu, programmed
 from .params import layer_params, periphery
 
 MAX_BOUND_ITERATIONS = 10
+KEY_BLOCK = 64  # stream keys drawn from the Generator at a time
 
 
 class AnalogDevice(Device):
@@ -46,6 +47,8 @@ class AnalogDevice(Device):
         self._activity: float | None = None
         self._row_bits: int | None = None
         self._rereads = 0   # extra reads of iterative bound management, priced as mvm rows
+        self._key_block = np.zeros(0, np.uint64)
+        self._key_pos = 0
         self.activation_bits = p.dac.bits
 
     # -- parameters per layer --------------------------------------------------------------------
@@ -107,8 +110,12 @@ class AnalogDevice(Device):
         """A model larger than the chip reprograms a layer's tiles before each use. A layer that
         alone exceeds the chip is charged by the cost kernel (it prices every product whose
         tiles exceed ``tiles_on_chip`` with the reprogramming of all its tiles), not here."""
-        chip = self.params.tile.tiles_on_chip
-        if self.tiles_needed() > chip and self.layer_tiles(layer) <= chip:
+        key = ("tiles", len(self.shapes))  # the layers placed so far fix the answer
+        if key not in self._layer_cache:
+            self._layer_cache[key] = self.tiles_needed()
+        if self._layer_cache[key] <= self.params.tile.tiles_on_chip:
+            return
+        if self.layer_tiles(layer) <= self.params.tile.tiles_on_chip:
             k, n = self.shapes[layer]
             self.trace.add(phase, layer, "write", 1, n, k, self.params.dac.bits, "analog")
 
@@ -132,7 +139,7 @@ class AnalogDevice(Device):
             x = np.clip(x, -input_range, input_range) * np.float32(1.0 / input_range)
             dynamic = False
         out, sat = self._analog_read(x, wn, gain, rows, per, per.dac.input_bound, dynamic)
-        if per.adc.bound_management == "iterative" and per.adc.enabled:
+        if sat is not None and sat.any():
             bound = per.dac.input_bound
             for _ in range(MAX_BOUND_ITERATIONS):
                 idx = np.flatnonzero(sat)
@@ -152,6 +159,17 @@ class AnalogDevice(Device):
         m, k = x.shape
         n = wn.shape[1]
         t_count = max(1, math.ceil(k / rows))
+        iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+        if t_count * m * n < compute.PARALLEL_MIN_ELEMENTS:  # one call: no Python in between
+            out = np.empty((m, n), np.float32)
+            sat = np.empty(m, np.uint8)
+            nz = per.noise
+            self.kernels.read_small(x, wn, np.ascontiguousarray(gain, np.float32), rows,
+                                    per.dac.bits, input_bound, dynamic, per.dac.enabled,
+                                    per.adc.enabled, per.adc.bits, per.adc.output_bound,
+                                    nz.out_noise_std, nz.w_noise_std, self._stream_key(), out,
+                                    sat)
+            return out, (sat.astype(bool) if iterative else None)
         xq = np.empty_like(x)
         scale = np.empty((t_count, m), np.float32)
         norm = np.empty((t_count, m), np.float32)
@@ -167,9 +185,7 @@ class AnalogDevice(Device):
         periphery_kernel = self.kernels.periphery if big else self.kernels.periphery_serial
         periphery_kernel(partial, z, std, scale, np.ascontiguousarray(gain, np.float32),
                          per.adc.enabled, per.adc.bits, per.adc.output_bound, noisy, out, sat)
-        if per.adc.bound_management == "iterative" and per.adc.enabled:
-            return out, sat.astype(bool)
-        return out, None
+        return out, (sat.astype(bool) if iterative else None)
 
     def _read_noise(self, per, norm, shape, big):
         """(standard normals (m, T, n), their std per tile read (T, m), whether there is any)
@@ -189,14 +205,24 @@ class AnalogDevice(Device):
         return z, std, True
 
     def _stream_key(self):
-        """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): one draw of the
-        device's Generator, so the run's seed fixes every number drawn from it."""
-        return np.uint64(self.rng.integers(0, 1 << 63))
+        """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): the next of a
+        block of draws of the device's Generator, so the run's seed fixes every number drawn
+        from it."""
+        if self._key_pos >= len(self._key_block):
+            self._key_block = self.rng.integers(0, 1 << 63, size=KEY_BLOCK).astype(np.uint64)
+            self._key_pos = 0
+        self._key_pos += 1
+        return self._key_block[self._key_pos - 1]
 
     def _keys(self):
         """Six stream keys for one pulsed update (trains, cycle-to-cycle, write noise,
         transfer read noise, chopper draws, leakage)."""
-        return self.rng.integers(0, 1 << 63, size=6).astype(np.uint64)
+        if self._key_pos + 6 > len(self._key_block):
+            self._key_pos = len(self._key_block)
+            self._stream_key()
+            self._key_pos = 0
+        self._key_pos += 6
+        return self._key_block[self._key_pos - 6:self._key_pos]
 
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
@@ -228,8 +254,11 @@ class AnalogDevice(Device):
             if lp.modifier.enable_during_test and n_slices == 1:
                 wn = hwa.modify(lp.modifier, wn, self.rng, self.kernels)
             return wn, gain, n_slices
-        wn = np.ascontiguousarray(self.rules[layer].weights(), np.float32)
-        return wn, np.ones(wn.shape[1], np.float32), 1
+        rule = self.rules[layer]
+        if rule.read_cache is None:  # float32 weights and unit gains, until the next update
+            wn = np.ascontiguousarray(rule.weights(), np.float32)
+            rule.read_cache = (wn, np.ones(wn.shape[1], np.float32), 1)
+        return rule.read_cache
 
     def _input_range(self, layer, x, phase):
         """The learned input range of ``layer`` (None when off); initialised from the data of
@@ -295,7 +324,12 @@ class AnalogDevice(Device):
         wn, gain, n_slices = self._weights_for(layer, phase)
         if n_slices > 1:
             e = np.tile(e, n_slices)
-        out = self.analog_mvm(e * gain[None, :], np.ascontiguousarray(wn.T),
+        key = ("transposed", layer)
+        cached = self._layer_cache.get(key)
+        if cached is None or cached[0] is not wn:  # the transposed copy of these weights
+            cached = (wn, np.ascontiguousarray(wn.T))
+            self._layer_cache[key] = cached
+        out = self.analog_mvm(e * gain[None, :], cached[1],
                               np.ones(wn.shape[0], np.float32), self.params.tile.cols,
                               self.periph(layer, "backward"))
         k, n = self.shapes[layer]
@@ -331,6 +365,7 @@ class AnalogDevice(Device):
         self.updates[layer] = t + 1
         lr = lr * lp.lr_schedule.factor_at(t)
         rule = self.rules[layer]
+        rule.read_cache = None
         k, n = self.shapes[layer]
         m = pre.shape[0]
         if self.mode == "hybrid":

@@ -149,6 +149,7 @@ class PlainRule:
     """Stochastic pulsed SGD onto one array (aihwkit SingleRPUConfig)."""
 
     arrays = 1
+    read_cache = None  # the device's float32 copy of weights() until the next update
 
     def __init__(self, pu: Pulsed, shape, rng, stuck_fraction=0.0):
         self.array = PulsedArray(pu, shape, rng, stuck_fraction)
@@ -247,6 +248,7 @@ class TransferRule:
     """A Tiki-Taka-family rule (``transfer.py``): fast array A, slow array C, digital buffer."""
 
     arrays = 2
+    read_cache = None
 
     def __init__(self, tr, pu_a: Pulsed, pu_c: Pulsed, read: Periphery, shape, rng,
                  stuck_fraction=0.0):
@@ -294,6 +296,7 @@ class OneSidedRule:
     their difference is written back into one of them with a pulsed update."""
 
     arrays = 2
+    read_cache = None
 
     def __init__(self, pu: Pulsed, read: Periphery, shape, rng, stuck_fraction=0.0):
         self.pu = pu

@@ -56,17 +56,29 @@ PROB_BITS = 16
 MAX_PULSES = 64  # stream positions reserved per device and call (BL <= 64)
 
 
+DIRECT_BL = 16  # trains of at most this many slots compare 16-bit uniforms slot by slot
+
+
 @njit(cache=True, inline="always")
 def _train(p, bl, key, base):
     """BL-bit Bernoulli(p) train from the stream ``key`` at word ``base`` (module docstring)."""
-    q = int(math.floor(p * 65536.0 + 0.5)) if p < 2.0 else 65536
-    if q <= 0:
-        return np.uint64(0)
+    q = min(math.floor(p * 65536.0 + 0.5), 65536.0) if p < 2.0 else 65536.0
     mask = (np.uint64(1) << np.uint64(bl)) - np.uint64(1) if bl < 64 else ~np.uint64(0)
-    if q >= 65536:
-        return mask
-    und = mask
     res = np.uint64(0)
+    if bl <= DIRECT_BL:  # slot t fires when 16-bit lane t % 4 of word t // 4 is below q
+        uq = np.uint64(q)  # branch-free: q = 0 fires nothing, q = 2^16 every slot
+        for w in range((bl + 3) >> 2):
+            r = gauss.word(key, np.uint64(base + w))
+            for lane in range(min(4, bl - 4 * w)):
+                hit = ((r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)) < uq
+                res |= np.uint64(hit) << np.uint64(4 * w + lane)
+        return res
+    if q <= 0.0:
+        return res
+    if q >= 65536.0:
+        return mask
+    qi = int(q)
+    und = mask
     r = np.uint64(0)
     for step in range(PROB_BITS):
         if bl <= 32:
@@ -77,7 +89,7 @@ def _train(p, bl, key, base):
                 rt = r >> np.uint64(32)
         else:
             rt = gauss.word(key, np.uint64(base + step))
-        if (q >> (PROB_BITS - 1 - step)) & 1:
+        if (qi >> (PROB_BITS - 1 - step)) & 1:
             res |= und & ~rt
             und &= rt
         else:
@@ -149,6 +161,19 @@ def step(w, up, su, sd, lo, hi, gu, gd, ref, model, std, mult, es_a, es_b, es_au
     return min(max(w, lo), hi)
 
 
+@njit(cache=True, inline="always")
+def run_pulses(v, cnt, up, su, sd, lo, hi, gu, gd, ref, model, std, mult, es_a, es_b, es_aup,
+               es_adown, es_gup, es_gdown, std_add, std_slope, key_c2c, base):
+    """``cnt`` pulses on one device (every model but piecewise-step); scalars only. Normal p is
+    draw base + p of ``key_c2c``."""
+    for p in range(cnt):
+        z = gauss.normal(key_c2c, np.uint64(base + p), gauss.KI, gauss.WI, gauss.FI) \
+            if std > 0.0 else 0.0
+        v = step(v, up, su, sd, lo, hi, gu, gd, ref, model, std, mult, es_a, es_b, es_aup,
+                 es_adown, es_gup, es_gdown, std_add, std_slope, 1.0, z)
+    return v
+
+
 @njit(cache=True)
 def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j, ev_cnt,
                  ev_up, nev, select, key_c2c, key_wn, base_scale, u, k, n):
@@ -165,6 +190,25 @@ def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j,
     es_gup, es_gdown, std_add, std_slope = c[C_ES_GUP], c[C_ES_GDOWN], c[C_STD_ADD], \
         c[C_STD_SLOPE]
     ns = pwu.size - 1
+    if model == CONSTANT and wn == 0.0:  # the common device: read only what it needs
+        for e in range(nev):
+            up = ev_up[e] != 0
+            if select == 1 and not up or select == 0 and up:
+                continue
+            if select >= 0:
+                up = True
+            i = ev_i[e]
+            j = ev_j[e]
+            v = w[i, j]
+            s_step = su[i, j] if up else -sd[i, j]
+            b_lo, b_hi = lo[i, j], hi[i, j]
+            base = ((u * k + i) * n + j) * base_scale
+            for p in range(ev_cnt[e]):
+                z = gauss.normal(key_c2c, np.uint64(base + p), gauss.KI, gauss.WI, gauss.FI) \
+                    if noisy else 0.0
+                v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
+            w[i, j] = v
+        return
     for e in range(nev):
         up = ev_up[e] != 0
         if select == 1 and not up or select == 0 and up:
@@ -199,13 +243,14 @@ def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j,
                                                 gauss.FI)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, one_sided, td,
-                  dact, ev_i, ev_j, ev_cnt, ev_up, stats):
+                  dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
     """One update cycle (one sample, call number ``u``) of array ``dev``: update management,
     trains, coincidences, pulses (module docstring). ``one_sided``: a pair of unidirectional
     arrays w = dev - dev_m; a coincidence that would lower w raises dev_m instead (aihwkit
-    OneSidedRPUDevice). ``td``/``dact`` (n,) and the ``ev_*`` (k n) are scratch."""
+    OneSidedRPUDevice). ``td``, ``dact`` (n), ``xact``, ``tx_buf`` (k) and the ``ev_*`` (k n)
+    are scratch (``scratch``)."""
     k = xs.size
     n = ds.size
     xmax = 0.0
@@ -230,39 +275,93 @@ def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, on
         b *= math.sqrt(dval / xmax)
     words = 8 if bl <= 32 else 16
     row = u * (k + n)
+    nz = 0
+    for j in range(n):  # the outputs that can fire, then their trains (compacted in place)
+        dact[nz] = j
+        nz += ds[j] != 0
     nd = 0
-    for j in range(n):
+    for jj in range(nz):
+        j = dact[jj]
         t = _train(abs(np.float64(ds[j])) * a, bl, keys[0], (row + k + j) * words)
-        td[j] = t
-        if t != np.uint64(0):
-            dact[nd] = j
-            nd += 1
+        dact[nd] = j
+        td[nd] = t
+        nd += t != np.uint64(0)
     stats[S_SLOTS] += bl
     stats[S_CALLS] += 1
     if nd == 0:
         return
+    nx = 0
+    for i in range(k):  # the same for the inputs
+        xact[nx] = i
+        nx += xs[i] != 0
+    na = 0
+    for ii in range(nx):
+        i = xact[ii]
+        t = _train(abs(np.float64(xs[i])) * b, bl, keys[0], (row + i) * words)
+        xact[na] = i
+        tx_buf[na] = t
+        na += t != np.uint64(0)
+    cnt_buf = ev_cnt[k * n:]  # past the events: one row's counts (ev_cnt has k n + n)
     nev = 0
-    for i in range(k):
-        tx = _train(abs(np.float64(xs[i])) * b, bl, keys[0], (row + i) * words)
-        if tx == np.uint64(0):
-            continue
+    n_up = 0
+    n_down = 0
+    w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1 = dev
+    model = int(c1[C_MODEL])
+    direct = not one_sided and model != PIECEWISE  # apply in the pair loop, no event list
+    constant = direct and model == CONSTANT and c1[C_WNOISE] == 0.0
+    std = c1[C_STD]
+    wn = c1[C_WNOISE]
+    mult = c1[C_MULT] != 0.0
+    es_a, es_b, es_aup, es_adown = c1[C_ES_A], c1[C_ES_B], c1[C_ES_AUP], c1[C_ES_ADOWN]
+    es_gup, es_gdown, std_add, std_slope = c1[C_ES_GUP], c1[C_ES_GDOWN], c1[C_STD_ADD], \
+        c1[C_STD_SLOPE]
+    for ii in range(na):
+        i = xact[ii]
+        tx = tx_buf[ii]
         sx = xs[i] > 0
+        for jj in range(nd):  # vectorised popcounts
+            cnt_buf[jj] = _popcount(tx & td[jj])
         for jj in range(nd):
-            j = dact[jj]
-            cnt = _popcount(tx & td[j])
+            cnt = cnt_buf[jj]
             if cnt == 0:
                 continue
+            j = dact[jj]
             up = sx == (ds[j] > 0)
+            if up:
+                n_up += cnt
+            else:
+                n_down += cnt
+            if constant:  # the common device: only its steps and bounds are read
+                base = ((u * k + i) * n + j) * MAX_PULSES
+                v = w1[i, j]
+                s_step = su1[i, j] if up else -sd1[i, j]
+                b_lo, b_hi = lo1[i, j], hi1[i, j]
+                for p in range(cnt):
+                    z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
+                                     gauss.FI) if std > 0.0 else 0.0
+                    v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
+                w1[i, j] = v
+                continue
+            if direct:
+                flat = (u * k + i) * n + j
+                v = run_pulses(w1[i, j], cnt, up, su1[i, j], sd1[i, j], lo1[i, j], hi1[i, j],
+                               gu1[i, j], gd1[i, j], rf1[i, j], model, std, mult, es_a, es_b,
+                               es_aup, es_adown, es_gup, es_gdown, std_add, std_slope, keys[1],
+                               flat * MAX_PULSES)
+                w1[i, j] = v
+                if wn > 0.0:
+                    a1[i, j] = v + wn * gauss.normal(keys[2], np.uint64(flat), gauss.KI,
+                                                     gauss.WI, gauss.FI)
+                continue
             ev_i[nev] = i
             ev_j[nev] = j
             ev_cnt[nev] = cnt
             ev_up[nev] = up
             nev += 1
-            if up:
-                stats[S_UP] += cnt
-            else:
-                stats[S_DOWN] += cnt
-    w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1 = dev
+    stats[S_UP] += n_up
+    stats[S_DOWN] += n_down
+    if direct:
+        return
     if one_sided:
         w2, a2, su2, sd2, lo2, hi2, gu2, gd2, rf2, c2, pu2, pd2 = dev_m
         apply_events(w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1, ev_i, ev_j,
@@ -276,9 +375,10 @@ def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, on
 
 @njit(cache=True)
 def scratch(k, n):
-    """Scratch arrays of ``sample_update``: td, dact, ev_i, ev_j, ev_cnt, ev_up."""
-    return (np.empty(n, np.uint64), np.empty(n, np.int64), np.empty(k * n, np.int64),
-            np.empty(k * n, np.int64), np.empty(k * n, np.int64), np.empty(k * n, np.int8))
+    """Scratch arrays of ``sample_update``: td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up."""
+    return (np.empty(n, np.uint64), np.empty(n, np.int64), np.empty(k, np.int64),
+            np.empty(k, np.uint64), np.empty(k * n, np.int64), np.empty(k * n, np.int64),
+            np.empty(k * n + n, np.int64), np.empty(k * n, np.int8))
 
 
 @njit(cache=True)
@@ -288,10 +388,10 @@ def pulse_batch(x, d, lr, dw_gran, bl_max, ublm, um, keys, dev, dev_m, one_sided
     (up pulses, down pulses, slots, calls)."""
     m, k = x.shape
     n = d.shape[1]
-    td, dact, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
+    td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
     for s in range(m):
         sample_update(x[s], d[s], lr, dw_gran, bl_max, ublm, um, keys, s, dev, dev_m, one_sided,
-                      td, dact, ev_i, ev_j, ev_cnt, ev_up, stats)
+                      td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats)
 
 
 @njit(cache=True)

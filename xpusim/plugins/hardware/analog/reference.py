@@ -37,6 +37,27 @@ def periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc
     out[...] = (v * scale[:, :, None] * col_gain[None, None, :]).sum(axis=0)
 
 
+def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+               adc_bound, out_noise, w_noise, key, out, sat):
+    """Twin of ``compute.read_small``: the DAC, normals, tile products and periphery twins in
+    sequence (as the device runs the large case)."""
+    from xpusim.numerics.reference import fill_normal
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, -(-k // rows))
+    xq = np.empty_like(x)
+    scale = np.empty((t_count, m), np.float32)
+    norm = np.empty((t_count, m), np.float32)
+    dac(x, rows, dac_bits, input_bound, dynamic, dac_on, xq, scale, norm)
+    std = np.sqrt(np.float32(out_noise) ** 2 + (np.float32(w_noise) * norm) ** 2)
+    z = np.empty((m, t_count, n), np.float32)
+    fill_normal(key, z)
+    partial = np.stack([xq[:, t * rows:(t + 1) * rows] @ w[t * rows:(t + 1) * rows]
+                        for t in range(t_count)]) if m else np.zeros((t_count, 0, n), np.float32)
+    periphery(partial, z, std.astype(np.float32), scale, gain, adc_on, adc_bits, adc_bound,
+              out_noise > 0 or w_noise > 0, out, sat)
+
+
 def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
           extras):
     """Vectorised twin of ``cost.price``."""

@@ -49,6 +49,14 @@ def trains(p, bl, key, base):
         q = np.where(p < 2.0, np.floor(p * 65536.0 + 0.5), 65536.0).astype(np.int64)
     base = np.asarray(base, np.uint64)
     mask = np.uint64((1 << bl) - 1) if bl < 64 else ~np.uint64(0)
+    if bl <= P.DIRECT_BL:  # slot t: 16-bit lane t % 4 of word t // 4 below q
+        res = np.zeros(p.shape, np.uint64)
+        for t in range(bl):
+            lane = (words_at(key, base + np.uint64(t // 4)) >> np.uint64(16 * (t % 4))) \
+                & np.uint64(0xFFFF)
+            res |= (lane < q.astype(np.uint64)).astype(np.uint64) << np.uint64(t)
+        res = np.where(q >= 65536, mask, res)
+        return np.where(q <= 0, np.uint64(0), res)
     und = np.full(p.shape, mask, np.uint64)
     res = np.zeros(p.shape, np.uint64)
     for step in range(16):

@@ -122,7 +122,7 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
     rd = np.empty(n)
     wd = np.empty(n)
     onehot = np.zeros(k)
-    td, dact, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
+    td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
     w_read = dev_a[1]  # A's apparent weights
     for s in range(m):
         xmax = 0.0
@@ -151,7 +151,7 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
             ds[j] = -d[s, j] if chopped and out_chop[j] else d[s, j]
         sample_update(xs, ds, count_lr, dw_a, int(tp[P_BL]), tp[P_UBLM] != 0.0,
                       tp[P_UM] != 0.0, keys, s * (n_reads + 1), dev_a, dev_a, False, td, dact,
-                      ev_i, ev_j, ev_cnt, ev_up, stats_a)
+                      xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats_a)
         ts[T_UPDATES] += 1.0
         if every <= 0 or int(ts[T_UPDATES]) % every != 0:
             continue
@@ -275,7 +275,8 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
                 onehot[i] = 1.0
                 sample_update(onehot, wd, c_lr, dw_c, int(tp[P_TBL]), tp[P_TUM] != 0.0,
                               tp[P_TUM] != 0.0, keys, s * (n_reads + 1) + 1 + r, dev_c, dev_c,
-                              False, td, dact, ev_i, ev_j, ev_cnt, ev_up, stats_c)
+                              False, td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up,
+                              stats_c)
                 onehot[i] = 0.0
             if chopped and i == k - 1:
                 ts[T_COUNTER] += 1.0

@@ -39,6 +39,19 @@ def _periphery_args(rng):
             np.empty((m, n), np.float32), np.empty(m, np.uint8)]
 
 
+def _read_small_args(rng):
+    m, k, n = int(rng.integers(0, 20)), int(rng.integers(1, 80)), int(rng.integers(1, 40))
+    rows = int(rng.integers(1, 40))
+    x = (rng.standard_normal((m, k)) * 10 ** rng.uniform(-2, 1)).astype(np.float32)
+    w = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+    return [x, w, rng.uniform(0.1, 2, n).astype(np.float32), rows, int(rng.integers(2, 9)),
+            1.0, bool(rng.random() < .7), bool(rng.random() < .8), bool(rng.random() < .8),
+            int(rng.integers(4, 10)), float(rng.uniform(1, 12)),
+            float(rng.choice([0.0, 0.06])), float(rng.choice([0.0, 0.02])),
+            np.uint64(rng.integers(0, 1 << 63)), np.empty((m, n), np.float32),
+            np.empty(m, np.uint8)]
+
+
 def _normal_args(rng):
     shape = tuple(int(d) for d in rng.integers(0, 40, int(rng.integers(1, 4))))
     return [np.uint64(rng.integers(0, 1 << 63)), np.empty(shape, np.float32)]
@@ -237,6 +250,9 @@ TWINS = {
     "periphery": Twin(compute.periphery, reference.periphery, _periphery_args, rtol=1e-6,
                       atol=1e-6, why="same ADC rounding in float64; the sum over tiles is "
                       "ordered differently"),
+    "read_small": Twin(compute.read_small, reference.read_small, _read_small_args, rtol=2e-5,
+                       atol=2e-5, why="the same stages; float32 BLAS products in another call "
+                       "order can differ by an ulp and move an ADC rounding"),
     "fill_normal": Twin(gauss.fill_normal, numerics_reference.fill_normal, _normal_args,
                         rtol=0, atol=0, why="counter-based normals: exact"),
     "fill_normal_serial": Twin(gauss.fill_normal_serial, numerics_reference.fill_normal,
