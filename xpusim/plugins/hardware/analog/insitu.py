@@ -8,6 +8,7 @@ reads) for the cost model; ``weights()`` is what a read of the crossbars sees.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -17,6 +18,24 @@ from . import pulsed as P
 from . import transfer as T
 from .params import Periphery
 from .params_insitu import Pulsed
+
+
+def granularity(pu: Pulsed) -> float:
+    """The step update management counts in (aihwkit ``calcWeightGranularity``): dw_min, but
+    for exp-step the down step at w = 0, for pow-step dw_min 0.5^gamma and for piecewise-step
+    dw_min times the middle up factor."""
+    if pu.model == "exp-step":
+        es = pu.exp_step
+        scale_down = (-max(pu.up_down, 0.0) + 1.0) * pu.dw_min
+        z = es.offset_b  # w = 0
+        dw_down = scale_down * max(1.0 - es.amplitude_down * math.exp(-es.exponent_down * z), 0.0)
+        return dw_down if dw_down > 0 else pu.dw_min
+    if pu.model == "pow-step":
+        return pu.dw_min * 0.5 ** pu.pow_step.gamma
+    if pu.model == "piecewise-step":
+        up = pu.piecewise_step.up
+        return pu.dw_min * up[len(up) // 2]
+    return pu.dw_min
 
 
 class PulsedArray:
@@ -100,8 +119,7 @@ class PulsedArray:
 
     @property
     def granularity(self) -> float:
-        """The nominal step (aihwkit ``getWeightGranularity``)."""
-        return self.pu.dw_min
+        return granularity(self.pu)
 
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +181,7 @@ class PlainRule:
     def update(self, kernels, x, d, lr, keys) -> Work:
         pu = self.array.pu
         st = np.zeros(P.N_STATS)
-        kernels.pulse_batch(x, d, lr, pu.dw_min, pu.pulse_train_length,
+        kernels.pulse_batch(x, d, lr, self.array.granularity, pu.pulse_train_length,
                             pu.update_bl_management, pu.update_management, keys,
                             self.array.dev, self.array.dev, False, st)
         self.array.leak(kernels, keys[5])
@@ -180,7 +198,7 @@ class HybridRule(PlainRule):
 
     def apply(self, kernels, delta, keys) -> Work:
         """Add the optimizer's step ``delta`` to chi and transfer its whole steps."""
-        dw = self.array.pu.dw_min
+        dw = self.array.granularity
         chi = self.chi + delta
         steps = np.trunc(chi / dw)
         self.chi = chi - steps * dw
@@ -239,8 +257,8 @@ def transfer_vector(tr, rule, pu_a: Pulsed, pu_c: Pulsed, read: Periphery) -> np
     tp[T.P_BL] = pu_a.pulse_train_length
     tp[T.P_UBLM] = pu_a.update_bl_management
     tp[T.P_UM] = pu_a.update_management
-    tp[T.P_DWA] = pu_a.dw_min
-    tp[T.P_DWC] = pu_c.dw_min
+    tp[T.P_DWA] = granularity(pu_a)
+    tp[T.P_DWC] = granularity(pu_c)
     return read_vector(read, tp)
 
 
@@ -315,7 +333,7 @@ class OneSidedRule:
     def update(self, kernels, x, d, lr, keys) -> Work:
         pu = self.pu
         st = np.zeros(P.N_STATS)
-        kernels.pulse_batch(x, d, lr, pu.dw_min, pu.pulse_train_length,
+        kernels.pulse_batch(x, d, lr, granularity(pu), pu.pulse_train_length,
                             pu.update_bl_management, pu.update_management, keys, self.gp.dev,
                             self.gm.dev, True, st)
         self.gp.leak(kernels, keys[5])
@@ -351,7 +369,7 @@ class OneSidedRule:
             sub = np.ascontiguousarray(diff[rows])
             if not sub.any():
                 continue
-            kernels.pulse_batch(eye, sub, 1.0, self.pu.dw_min, self.pu.pulse_train_length,
+            kernels.pulse_batch(eye, sub, 1.0, granularity(self.pu), self.pu.pulse_train_length,
                                 self.pu.update_bl_management, self.pu.update_management,
                                 keys[[4, 1, 2, 3, 4, 5]] ^ np.uint64(7), array.dev, array.dev,
                                 False, st)

@@ -243,7 +243,7 @@ def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j,
                                                 gauss.FI)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, one_sided, td,
                   dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
     """One update cycle (one sample, call number ``u``) of array ``dev``: update management,
@@ -309,6 +309,7 @@ def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, on
     model = int(c1[C_MODEL])
     direct = not one_sided and model != PIECEWISE  # apply in the pair loop, no event list
     constant = direct and model == CONSTANT and c1[C_WNOISE] == 0.0
+    linear = direct and model == LINEAR and c1[C_WNOISE] == 0.0
     std = c1[C_STD]
     wn = c1[C_WNOISE]
     mult = c1[C_MULT] != 0.0
@@ -341,6 +342,24 @@ def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, on
                                      gauss.FI) if std > 0.0 else 0.0
                     v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
                 w1[i, j] = v
+                continue
+            if linear:  # soft bounds and linear steps: slope, step, bounds, reference
+                base = ((u * k + i) * n + j) * MAX_PULSES
+                r = rf1[i, j]
+                v = w1[i, j] + r
+                if up:
+                    g, s_step = gu1[i, j], su1[i, j]
+                else:
+                    g, s_step = -gd1[i, j], -sd1[i, j]
+                b_lo, b_hi = lo1[i, j], hi1[i, j]
+                for p in range(cnt):
+                    z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
+                                     gauss.FI) if std > 0.0 else 0.0
+                    if mult:
+                        v = min(max(v + (g * v + s_step) * (1.0 + std * z), b_lo), b_hi)
+                    else:
+                        v = min(max(v + (g * v + s_step * (1.0 + std * z)), b_lo), b_hi)
+                w1[i, j] = v - r
                 continue
             if direct:
                 flat = (u * k + i) * n + j

@@ -30,6 +30,9 @@ Randomness, counter-based (``xpusim.numerics.gauss``): A's update of sample s is
 s·(R+1) and the write of read r of that cycle call s·(R+1)+1+r (R reads per transfer); the read
 noise of output j in read t = s·R + r is draw t·n + j of ``keys[3]``; chopper flips use uniform
 t of ``keys[4]`` (inputs) and t·n + j of ``keys[5]`` (outputs).
+
+numba's on-disk cache does not see edits in ``pulsed.py`` from ``transfer_batch``, which
+compiles ``pulsed.sample_update`` in: clear ``__pycache__/*.nb[ic]`` after changing it.
 """
 
 from __future__ import annotations
