@@ -31,7 +31,7 @@ def xpusim_compute_kernels(spec):
                      normals_serial=gauss.fill_normal_serial, pulse_batch=pulsed.pulse_batch,
                      pulse_counts=pulsed.apply_counts, pulse_decay=pulsed.decay,
                      transfer_batch=transfer.transfer_batch, read_row=transfer.read_row,
-                     program_noise=noise_models.program_noise, age_noise=noise_models.age_noise,
+                     program_noise=noise_models.program_noise, prog_sigmas=noise_models.prog_sigmas, age_noise=noise_models.age_noise,
                      modify_weights=hwa.modify_weights, read_small=compute.read_small)
 
 

@@ -239,7 +239,7 @@ class AnalogDevice(Device):
                 if phase == "train-forward":
                     wn = hwa.modify(lp.modifier, wn, self.rng, self.kernels)
                     if lp.hwa_noise_scale > 0:
-                        wn = programmed.hwa_noise(lp, wn, self.rng)
+                        wn = programmed.hwa_noise(lp, wn, self.rng, self.kernels)
                 out = (np.ascontiguousarray(wn, np.float32), scale, 1)
                 if phase == "train-forward":
                     self._step_weights[layer] = out

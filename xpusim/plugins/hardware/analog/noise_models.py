@@ -140,6 +140,16 @@ def read_q(g, mv):
     return 1.0 / mv[M_GMAX]  # state-independent: |g(t)|/g_max in uS, i.e. /g_max normalised
 
 
+@njit(cache=True)
+def prog_sigmas(g, mv, out):
+    """out = programming-noise std at each |g| (any shape): the noise hardware-aware training
+    injects (``hwa_noise_scale``), from the same model as the chip's programming."""
+    gf = g.reshape(-1)
+    of = out.reshape(-1)
+    for f in range(gf.size):
+        of[f] = prog_sigma(abs(np.float64(gf[f])), mv)
+
+
 @njit(cache=True, parallel=True)
 def program_noise(g, mv, key, g_prog, nu):
     """Programmed conductances and drift exponents of targets g (any shape, C order)."""

@@ -155,8 +155,9 @@ class AnalogParams:
     inference_time_s: float = quantity(unit="s", doc="time after programming when inference runs",
                                        gt=0, default=1.0)
     drift_compensation: DriftCompensation = option(doc="none | global | column", default="global")
-    hwa_noise_scale: float = quantity(unit="1", doc="hardware-aware training: programming noise "
-                                      "injected per batch, x E8 (0 = none)", ge=0, default=1.0)
+    hwa_noise_scale: float = quantity(unit="1", doc="hardware-aware training: the programming "
+                                      "noise of inference_noise.model injected per batch, times "
+                                      "this (0 = none)", ge=0, default=1.0)
     digital_op_energy_pj: float = quantity(unit="pJ/op", doc="digital periphery op (add, scale, "
                                            "activation)", ge=0)
     digital_ops_per_s: float = quantity(unit="op/s", doc="digital periphery throughput", gt=0)

@@ -11,10 +11,6 @@ import numpy as np
 
 from .noise_models import model_vector
 
-PROG_C = (0.26348, 1.965, -1.1731)  # REFERENCES E8 (aihwkit PCMLikeNoiseModel)
-PROG_G_REF_US = 25.0
-
-
 def column_scale(w: np.ndarray, scaling: str) -> np.ndarray:
     """The digital scale that maps weights onto conductances (max |w| -> g_max): per output
     column (aihwkit channel-wise remapping) or one for the whole layer."""
@@ -108,9 +104,9 @@ def read_state(p, s: dict, rng: np.random.Generator, kernels):
     return (np.ascontiguousarray(wn, np.float32), gain.astype(np.float32), n_slices)
 
 
-def hwa_noise(p, wn: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Hardware-aware training: the E8 programming noise (x ``hwa_noise_scale``) on the
-    normalised weights of one forward pass."""
-    a = np.abs(wn)
-    sig = (PROG_C[0] + PROG_C[1] * a + PROG_C[2] * a * a) / PROG_G_REF_US
+def hwa_noise(p, wn: np.ndarray, rng: np.random.Generator, kernels) -> np.ndarray:
+    """Hardware-aware training: the programming noise of the layer's ``inference_noise`` model
+    (x ``hwa_noise_scale``) on the normalised weights of one forward pass."""
+    sig = np.empty(wn.shape, np.float32)
+    kernels.prog_sigmas(wn, model_vector(p), sig)
     return wn + p.hwa_noise_scale * sig * rng.standard_normal(wn.shape, dtype=np.float32)

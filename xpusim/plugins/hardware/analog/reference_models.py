@@ -66,6 +66,10 @@ def _read_q(g, mv):
     return np.full_like(a, 1.0 / mv[NM.M_GMAX])
 
 
+def prog_sigmas(g, mv, out):
+    out[...] = _prog_sigma(np.abs(g.astype(np.float64)), mv)
+
+
 def program_noise(g, mv, key, g_prog, nu):
     f = np.arange(g.size, dtype=np.uint64).reshape(g.shape)
     z = normals_at(key, 2 * f)

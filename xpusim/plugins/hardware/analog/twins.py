@@ -206,6 +206,11 @@ def _program_args(rng):
             np.empty_like(g)]
 
 
+def _sigmas_args(rng):
+    g = rng.uniform(-1, 1, (int(rng.integers(0, 20)), int(rng.integers(1, 20))))
+    return [g.astype(np.float32), _model_vector(rng), np.empty(g.shape, np.float32)]
+
+
 def _age_args(rng):
     shape = (int(rng.integers(0, 30)), int(rng.integers(1, 30)))
     g_prog = rng.uniform(0, 1, shape)
@@ -276,6 +281,8 @@ TWINS = {
     "program_noise": Twin(noise_models.program_noise, RNM.program_noise, _program_args,
                           rtol=1e-12, atol=1e-15, why="polynomials evaluated in another order; "
                           "log/pow library rounding"),
+    "prog_sigmas": Twin(noise_models.prog_sigmas, RNM.prog_sigmas, _sigmas_args, rtol=1e-6,
+                        atol=1e-9, why="polynomial order; stored as float32"),
     "age_noise": Twin(noise_models.age_noise, RNM.age_noise, _age_args, rtol=1e-12, atol=1e-15,
                       why="as program_noise"),
     "modify_weights": Twin(hwa.modify_weights, RNM.modify_weights, _modify_args, rtol=1e-6,
