@@ -133,3 +133,14 @@ def test_transfer_rules_need_in_situ_mode(pm, insitu, off):
     with pytest.raises(SpecError, match="n_reads_per_transfer: chopped rules read one row"):
         pm.load_spec("pcm-hermes", ("training_mode=in-situ", "transfer.algorithm=agad",
                                     "transfer.agad.n_reads_per_transfer=2"))
+
+
+@pytest.mark.parametrize("algo", ["none", "c-ttv2"])
+def test_same_seed_same_weights(pm, algo):
+    """Counter-based streams keyed by the run's Generator: one seed, bit-identical training."""
+    cfg = dict(hardware="aihwkit-defaults", epochs=1, optimizer="sgd", lr=0.1, seed=3,
+               overrides=("training_mode=in-situ", f"transfer.algorithm={algo}"))
+    a, b = (run(RunConfig(**cfg), plugins=pm) for _ in range(2))
+    assert a.final_test_accuracy == b.final_test_accuracy
+    assert a.loss_per_epoch == b.loss_per_epoch
+    assert a.training["energy_j"] == b.training["energy_j"]

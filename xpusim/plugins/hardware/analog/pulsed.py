@@ -243,7 +243,7 @@ def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j,
                                                 gauss.FI)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, one_sided, td,
                   dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
     """One update cycle (one sample, call number ``u``) of array ``dev``: update management,
