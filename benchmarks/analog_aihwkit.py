@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/analog_aihwkit.py [--seeds 5] [--epochs 10] [--reps 5]
         [--threads 1] [--only drift,elementary,training,speed] [--quick] [--out FILE]
 
-aihwkit lives in its own virtual environment (``bash /work/shared/peers/aihwkit-setup.sh``
-builds ``.venv-aihwkit``); this script runs under xpusim's venv and calls that environment's
-Python (``AIHWKIT_PYTHON``) for the aihwkit half, passing arrays through a temporary ``.npz``.
+aihwkit lives in its own virtual environment, ``.venv-aihwkit`` (a CPU build of aihwkit 1.2.0
+from its source package against torch's CPU wheel); this script runs under xpusim's venv and
+calls that environment's Python (``AIHWKIT_PYTHON``) for the aihwkit half, passing arrays
+through a temporary ``.npz``.
 Without aihwkit it says so and exits 0. Both simulators run with ``--threads`` threads
 (numba and OpenBLAS for xpusim, torch and OpenBLAS for aihwkit), in the same run.
 

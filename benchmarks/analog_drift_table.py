@@ -69,8 +69,10 @@ def trained(pm, seed, epochs, spec="pcm-hermes", overrides=(), optimizer="adam",
     from xpusim.core.trace import Trace
     spec = pm.load_spec(spec, tuple(overrides))
     backend = pm.backend("analog")
-    model = pm.model(model)
+    from xpusim.core.registry import DataShape
+
     data = pm.dataset("digits").flat()
+    model = pm.model(model, DataShape(data.sample_shape, data.n_classes))
     ss = np.random.SeedSequence(seed).spawn(3)
     rng = [np.random.Generator(np.random.PCG64(s)) for s in ss]
     device = backend.device(spec, pm.compute_kernels(spec), rng[0], Trace(),
@@ -78,13 +80,12 @@ def trained(pm, seed, epochs, spec="pcm-hermes", overrides=(), optimizer="adam",
     method = pm.method("backprop").factory(model, device, rng[1],
                                            {"lr": lr, "optimizer": optimizer})
     method.initialize()
-    eye = np.eye(data.n_classes, dtype=np.float32)
     n = len(data.x_train)
     for _ in range(epochs):
         order = rng[2].permutation(n)
         for i in range(0, n, 32):
             idx = order[i:i + 32]
-            method.train_batch(data.x_train[idx], eye[data.y_train[idx]])
+            method.train_batch(data.x_train[idx], data.y_train[idx])
     return method, device
 
 

@@ -1,4 +1,4 @@
-"""Speed of LLM-scale estimates (issue 7 targets).
+"""Speed of LLM-scale estimates, against their targets.
 
 1. One training estimate with a given layout (llama2-70b on 2048 x a100-sxm-80gb), after
    warm-up: median of 50. Target: < 10 ms.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Clean-room check of the third-party plugin story (issue 8), for CI:
+# Clean-room check of the third-party plugin story, for CI:
 # a fresh virtual environment; install xpusim and examples/xpusim-photonic as a user would;
 # `xpusim plugins` lists the plugin (entry point); the plugin's own tests and the conformance
-# suite pass; a run, a price and (when xpusim.study exists) a small study use it.
+# suite pass; a run, a price and (when xpusim.study exists) a small study use it; then the
+# tutorials in docs/tutorials run as written in the same environment.
 # Exits non-zero at the first failure, saying which step failed.
 #
 #   scripts/check_example_plugin.sh            # uses python3 from PATH (>= 3.11)
@@ -78,7 +79,7 @@ PY
 
 step "a run and a price on the plugin's spec"
 if xpusim --help >/dev/null 2>&1; then
-    xpusim run --hardware photonic-mzi-64 --epochs 2 --model mlp:64-32-10 --json run.json \
+    xpusim run --hardware photonic-mzi-64 --epochs 2 --model mlp:64-32-10 --out run.json \
         || fail "xpusim run on photonic-mzi-64"
     xpusim price --hardware photonic-mzi-64 --primitive mvm --shape 1,256,256 \
         || fail "xpusim price on photonic-mzi-64"
@@ -125,4 +126,10 @@ else
     echo "(xpusim.study is not installed in this version: study step skipped)"
 fi
 
-printf '\nOK: the example plugin installs, is discovered, passes the conformance suite, runs and prices.\n'
+step "the tutorials, as written (tests/meta/test_tutorials.py in this environment)"
+mkdir "$WORK/tree" && cp -r "$ROOT/tests" "$ROOT/docs" "$WORK/tree/"  # no source tree beside them
+XPUSIM_TUTORIAL_VENV=1 python -m pytest -q -p no:cacheprovider --rootdir "$WORK/tree" \
+    -c /dev/null --import-mode=importlib "$WORK/tree/tests/meta/test_tutorials.py" \
+    || fail "a tutorial does not run as written"
+
+printf '\nOK: the example plugin installs, is discovered, passes the conformance suite, runs and prices; the tutorials run as written.\n'

@@ -33,9 +33,23 @@ it with `xpusim --plugin MODULE` / `get_plugin_manager(extra=[...])`.
 - **Register hooks** return lists of plain records; the core flattens them and rejects a name
   registered twice, naming both plugins.
 - **Kernel hooks** are `firstresult`: return `None` for a spec that is not yours. Built-in
-  backends implement them with `@hookimpl(trylast=True)`; to override a kernel of an existing
-  backend, implement the hook with `@hookimpl(tryfirst=True)` and return
-  `base.replace(name=my_kernel)`.
+  backends implement them with `@hookimpl(trylast=True)`. To override one kernel of an
+  existing backend, wrap the hook and replace it in the set the others return:
+
+  ```python
+  @hookimpl(wrapper=True)
+  def xpusim_compute_kernels(spec):
+      base = yield
+      if base is None or spec.backend != "gpu":
+          return base
+      return base.replace(gemm=my_gemm)
+  ```
+
+  The replaced kernel is credited to your plugin (`KernelSet.provider_of`), the rest to the
+  plugin that supplied them.
+- Hooks are called through pluggy, so hook wrappers (`wrapper=True`, `hookwrapper=True`),
+  `add_hookcall_monitoring` and tracing (`XPUSIM_TRACE_PLUGINS=1` prints every hook call
+  and result on stderr) work as pluggy documents them.
 - A plugin that raises inside a hook is named in the error (`plugin 'x' raised in
   xpusim_cost_kernels: ...`); one that fails to import is listed as broken by
   `xpusim plugins`, and the others keep working.

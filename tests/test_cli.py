@@ -48,6 +48,16 @@ def test_price_json_has_time_energy_breakdown(capsys):
     (["price", "--hardware", "h100-sxm", "--shape", "1,2"], "expected M,N,K"),
     (["price", "--hardware", "h100-sxm", "--shape", "1,2,3", "--primitive", "conv"],
      "unknown primitive 'conv'"),
+    (["price", "--hardware", "tpu-v1", "--shape", "1000000000000,1000000000000,1000000000000"],
+     "M x N x K = 1e+36 operations; expected fewer than 2**62"),
+    (["price", "--hardware", "tpu-v1", "--shape", "1,1,1", "--set",
+      "array_rows=9223372036854775807"], "tpu-v1.toml: array_rows: must be at most 2**53"),
+    (["price", "--hardware", "pcm-hermes", "--shape", "1,1,1", "--set", "adc.bits=1000"],
+     "pcm-hermes.toml: adc.bits: must be <= 32, found 1000"),
+    (["run", "--hardware", "pcm-hermes", "--set", "noise.out_noise_std=inf"],
+     "pcm-hermes.toml: noise.out_noise_std: must be a finite number, found inf"),
+    (["price", "--hardware", "h100-sxm", "--shape", "1,1,1", "--set",
+      "memory.hbm_bandwidth_gbs=5e-324"], "memory.hbm_bandwidth_gbs: must be 0 or at least"),
     (["specs", "show", "nope"], "unknown spec 'nope'"),
     (["--plugin", "/nonexistent/plug.py", "methods"], "plugin '/nonexistent/plug.py': no such file"),
 ])
@@ -76,3 +86,13 @@ def test_methods_and_plugins_list_builtins(capsys):
     assert code == 0 and "backprop" in out and "gpu" in out
     code, out, _ = _run(capsys, "plugins")
     assert code == 0 and "xpusim.plugins.hardware.gpu" in out
+
+
+def test_price_counts_beyond_int64_stay_positive(capsys):
+    """10^18 MACs x 10^8 repetitions: counts and ratios as floats, never wrapped negative."""
+    code, out, _ = _run(capsys, "price", "--hardware", "h100-sxm", "--shape",
+                        "1000000,1000000,1000000", "--count", "100000000", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["counters"]["macs"] == 1e26
+    assert 0 < d["derived"]["utilization_of_peak"] <= 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from xpusim.core.trace import Trace
 # h100-sxm.toml
 PEAK_BF16 = 989.4e12
 PEAK_FP32 = 66.9e12
-FRACTION = 0.7
+FRACTION = 0.7             # achievable_compute_fraction (elementwise and reduce kernels)
 BW = 3350e9 * 0.9
 LAUNCH = 4e-6
 STATIC_W = 70.0
@@ -21,14 +23,29 @@ E_MAC_BF16 = 1.274e-12
 E_HBM = 31.2e-12
 E_SRAM = 0.5e-12
 E_VEC = 9.42e-12
+SMS = 132                  # [gemm]
+L2 = 11450e9
+SUSTAINED_BF16 = 0.87
 
 
-def test_large_bf16_gemm_is_compute_bound(pm):
+def test_large_bf16_gemm_runs_in_stream_k_waves_of_128x256_tiles(pm):
     m = n = k = 8192
     spec, ledger = price_primitive(pm, "h100-sxm", "mvm", (m, n, k),
                                    overrides=("compute_format=bf16",))
     macs = m * n * k
-    t = 2 * macs / (PEAK_BF16 * FRACTION) + LAUNCH  # hbm: 3*8192^2*2 B / 3 TB/s = 0.13 ms < 1.6 ms
+    # one SM sustains 0.87 of its share of peak; a 128 x 256 tile needs 85 FLOP per operand
+    # byte, its SM gets 11.45 TB/s / 132 = 86.7 GB/s -> 7.4 TFLOP/s > 6.5: compute-bound
+    rate = PEAK_BF16 * SUSTAINED_BF16 / SMS
+    assert (2 * 128 * 256) / ((128 + 256) * 2) * (L2 / SMS) > rate
+    t_tile = 2 * 128 * 256 * k / rate
+    tiles = (m // 128) * (n // 256)                      # 2048 tiles = 15.5 waves of 132
+    stream_k = tiles / SMS * t_tile + 128 * 256 * 4 * 2 / (L2 / SMS)
+    tiles_192 = (m // 128) * math.ceil(n / 192)          # the next best tile: 2752 = 21 waves
+    waves_128x192 = math.ceil(tiles_192 / SMS) * (2 * 128 * 192 * k / rate)
+    assert stream_k < waves_128x192 < 16 * t_tile        # stream-K beats whole waves
+    out = m * n * 2 / BW                                 # written after each tile's main loop
+    assert (m * k + k * n) * 2 / BW < stream_k           # inputs stream under the compute
+    t = LAUNCH + out + stream_k                          # 1.329 ms: published ~1.38 ms
     assert ledger.total_time_s == pytest.approx(t, rel=1e-12)
     hbm = 3 * 8192 * 8192 * 2
     onchip = 2 * macs * 2 / 128

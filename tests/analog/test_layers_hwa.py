@@ -120,7 +120,7 @@ def test_wan2022_model_only_at_its_fitted_times(pm):
 
 
 def test_modifiers(pm):
-    kernels = pm.compute_kernels(pm.load_spec("pcm-hermes"))
+    kernels = pm.compute_kernels(pm.load_spec("pcm-hermes", ("modifier.type=add-normal",)))
     rng = np.random.default_rng(0)
     w = rng.uniform(-1, 1, (300, 300)).astype(np.float32)
     from xpusim.plugins.hardware.analog.params_hwa import Modifier

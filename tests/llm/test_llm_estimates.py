@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+from xpusim.core.trace import GEMM_PRIMITIVES, PRIMITIVE
 import pytest
 from click.testing import CliRunner
 
@@ -55,7 +57,8 @@ def test_flops_come_from_the_trace_and_the_trace_prices_like_the_estimate():
     tr = training_trace(m, hw, lay, steps=1.0)
     c = tr.columns()
     manual = 2.0 * float((c["m"].astype(float) * c["n"] * c["k"] * c["count"]
-                          * np.isin(c["primitive"], [0, 1, 2])).sum())
+                          * np.isin(c["primitive"], [PRIMITIVE[p] for p in GEMM_PRIMITIVES])
+                          ).sum())
     assert model_flops(tr) == pytest.approx(manual)
     # the same rows priced by the core's ledger give the estimate's busy device time
     ledger = price(tr, hw.cost, hw.name)
@@ -242,6 +245,7 @@ def test_search_covers_many_layouts_in_one_pricing_call():
 
 def test_cli_lifetime_and_break_even_versus_another_spec():
     run = CliRunner().invoke(estimate, ["--model", "gpt3-1.3b", "--devices", "64",
+                                        "--hardware", "a100-sxm-80gb",
                                         "--lifetime-tokens", "1e12", "--versus", "h100-sxm",
                                         "--json"])
     assert run.exit_code == 0, run.output

@@ -107,7 +107,11 @@ def test_default_study_adapts_to_registered_backends(fake_plugin):
     assert ("fake-nobwd", "backprop") not in pairs  # needs mvm_t: skipped, not an error
     assert {m for hw, m in pairs if hw == "h100-sxm"} == set(pm.methods)
     assert ("fake-nobwd", "dfa") in pairs
-    assert len(s.runs) == 2 * len(pairs)
+    # an MLP and a CNN; forward-forward trains dense chains only, so not the CNN
+    triples = {(r.config.hardware, r.config.method, r.config.model) for r in s.runs}
+    assert ("h100-sxm", "forward-forward", "cnn:c8k3-m2-d32") not in triples
+    assert ("h100-sxm", "dfa", "cnn:c8k3-m2-d32") in triples
+    assert len(s.runs) == 2 * len(triples)
     assert all(r.config.plugins == (fake_plugin,) for r in s.runs)
 
 
@@ -125,7 +129,7 @@ def test_default_study_gives_each_hardware_an_optimizer_its_device_accepts(pm, m
 
     monkeypatch.setattr(scheduler, "run", run)
     s = default_study(pm, hardware=["h100-sxm", "v100-sxm2"], methods=["dfa"], seeds=2,
-                      epochs=1, model="mlp:64-16-10")
+                      epochs=1, models=["mlp:64-16-10"])
     got = {(r.config.hardware, r.config.optimizer, r.config.lr) for r in s.runs}
     assert got == {("h100-sxm", "adam", None), ("v100-sxm2", "sgd", SGD_LR)}
     assert len(s.runs) == 4 and s.name == "compare"

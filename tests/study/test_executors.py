@@ -36,6 +36,7 @@ def small_study(pm, seeds=(0, 1)):
                             "set": {"compute_format": ["fp32", "bf16"]}}}, pm=pm)
 
 
+@pytest.mark.slow  # worker processes: 15-35 s on the shared 2-core machine
 def test_local_and_dask_give_identical_results(pm, tmp_path):
     pytest.importorskip("distributed")
     s = small_study(pm)
@@ -73,6 +74,7 @@ def stored(db) -> int:
         return 0
 
 
+@pytest.mark.slow  # worker processes: 15-35 s on the shared 2-core machine
 def test_sigkill_halfway_then_restart_stores_every_run_once(tmp_path):
     path = write_study(tmp_path, STUDY)
     db = tmp_path / "killme.sqlite"
@@ -125,6 +127,7 @@ def test_dask_existing_scheduler(pm, tmp_path):
     assert results(tmp_path / "remote.sqlite") == results(tmp_path / "serial.sqlite")
 
 
+@pytest.mark.slow  # worker processes: 15-35 s on the shared 2-core machine
 def test_ctrl_c_stops_with_one_line_and_keeps_what_is_stored(tmp_path):
     path = write_study(tmp_path, STUDY)
     db = tmp_path / "ctrlc.sqlite"

@@ -12,7 +12,7 @@ an M x K input times a K x N weight matrix), runs SCALE-Sim through its Python A
 stalls), and reads back, per layer:
 
 * ``Total Cycles`` and ``Stall Cycles`` of ``COMPUTE_REPORT.csv`` (the numbers
-  ``xpusim.plugins.hardware.systolic.cycles.compute_cycles`` must reproduce exactly),
+  ``xpusim.plugins.hardware.systolic.cost.compute_cycles`` must reproduce exactly),
 * the SRAM read/write request counts of ``DETAILED_ACCESS_REPORT.csv`` (operand elements
   the array asks of each buffer; a cross-check of the cost model's SRAM counters).
 

@@ -1,5 +1,5 @@
-"""Systolic accuracy on digits (mlp:64-256-10, backprop, Adam, 20 epochs, 2 seeds): what
-issue 3 asks of int8 serving and int8 training. int4 and lower have no threshold; their
+"""Systolic accuracy on digits (mlp:64-256-10, backprop, Adam, 20 epochs, 2 seeds): the targets
+for int8 serving and int8 training. int4 and lower have no threshold; their
 numbers are in docs/backends/systolic.md (benchmarks/systolic_table.py)."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from xpusim.core.kernels import CostModel
 from xpusim.core.pricing import price_columns
 from xpusim.core.trace import Trace
 from xpusim.plugins.hardware.systolic import cost, cost_reference
-from xpusim.plugins.hardware.systolic.cycles import DATAFLOW, compute_cycles
+from xpusim.plugins.hardware.systolic.cost import DATAFLOW, compute_cycles
 
 TABLE = Path(__file__).with_name("scalesim_reference.csv")
 
@@ -337,3 +337,18 @@ def test_forward_activations_stay_in_the_buffer_at_their_stored_width(pm):
     weight_bytes = 64 * 256 + 256 * 10
     samples = r.config["test_samples"]
     assert counters["dram_bytes"] * samples == pytest.approx(weight_bytes, rel=1e-9)
+
+
+def test_counts_beyond_int64_are_refused_not_wrapped(v1):
+    """Cycle counts that would overflow int64 make the row unpriceable (time -1); they used to
+    wrap to negative compute cycles."""
+    assert compute_cycles(10**12, 10**12, 10**12, 256, 256, 0) == -1
+    assert compute_cycles(1, 1, 1, 2**63 - 1, 1, 0) == -1
+    assert compute_cycles(2**40, 1, 1, 1, 1, 0) == 2**40  # large but exact: 2R + C + M - 3
+    from xpusim.core.errors import CostError
+
+    with pytest.raises(CostError, match="cannot price it: primitive 'mvm'"):
+        cost.gemm_report(v1, 10**7, 10**7, 10**7)
+    ok = cost.gemm_report(v1, 10**6, 10**6, 10**6)
+    assert ok["time_s"] > 0 and ok["compute_cycles"] == compute_cycles(10**6, 10**6, 10**6,
+                                                                       256, 256, 0)

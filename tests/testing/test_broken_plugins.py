@@ -21,6 +21,7 @@ CAUGHT = {
     "nondeterministic": ("check_seed_determinism", ["seed 0 differ"]),
     "uncited": ("check_specs_load", ["[source]", "static_power_w"]),
     "untwinned_kernel": ("check_kernels_have_twins", ["compute kernel 'clip'"]),
+    "dead_kernel": ("check_registered_kernels_run", ["matmul_t never ran", "toy_dead_kernel"]),
     "inference_only_leaky": ("check_undeclared_primitives_refused", ["'update'"]),
     "no_capabilities": ("check_capabilities", ["declares no capabilities"]),
     "beats_its_peak": ("check_capabilities", ["above the declared fp32 peak"]),

@@ -64,8 +64,8 @@ def test_override_of_one_kernel_wins_and_is_named(tmp_path):
         from xpusim import hookimpl
         from xpusim.plugins.hardware.gpu import compute
 
-        def my_quantize(x, fmt):
-            return compute.quantize(x, fmt)
+        def my_quantize(x, fmt, round_float):
+            return compute.quantize(x, fmt, round_float)
 
         @hookimpl(tryfirst=True)
         def xpusim_compute_kernels(spec):

@@ -70,9 +70,23 @@ def test_fixtures(pytester, tmp_path):
 
         def test_recorder_sees_direct_hook_calls(xpusim_pm, hook_recorder):
             specs = xpusim_pm.pm.hook.xpusim_spec_dirs()
-            assert hook_recorder.hook_calls[-1].hook == "xpusim_spec_dirs"
-            assert hook_recorder.hook_calls[-1].result == specs
+            assert hook_recorder.calls[-1].hook == "xpusim_spec_dirs"
+            assert hook_recorder.calls[-1].result == specs
             assert hook_recorder.getcalls("xpusim_spec_dirs", plugin="toy_good")
+
+        def test_recorder_patches_nothing(xpusim_pm):
+            from xpusim.testing import HookRecorder
+
+            impls = [i for name in dir(xpusim_pm.pm.hook) if name.startswith("xpusim_")
+                     for i in xpusim_pm.hook(name).get_hookimpls()]
+            before = [i.function for i in impls]
+            rec = HookRecorder(xpusim_pm)
+            xpusim_pm.methods
+            assert [i.function for i in impls] == before
+            assert rec.assert_called("xpusim_register_methods")[0].error is None
+            rec.finish_recording()
+            xpusim_pm.call("xpusim_register_methods")
+            assert len(rec.getcalls("xpusim_register_methods")) == 1
     ''')
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)

@@ -167,6 +167,7 @@ VARIANTS = {
     "untwinned_kernel": {"top": "from numba import njit\n\n\n@njit(cache=False)\n"
                                 "def clip(x):\n    return x",
                          "kernelset": "matmul=matmul, clip=clip"},
+    "dead_kernel": {"kernelset": "matmul=matmul, matmul_t=matmul"},
     "inference_only": {"primitives": '{"mvm", "elementwise", "write"}'},
     "no_capabilities": {"capabilities": "None"},
     "beats_its_peak": {"peak": "spec.params.macs_per_s"},

@@ -1,22 +1,38 @@
 """The xpusim core: hooks, plugin manager, specs, trace, devices, pricing and the scheduler.
 
-It knows no particular hardware or learning rule; those are plugins.
+It knows no particular hardware or learning rule; those are plugins. Names are imported on
+first use (``from xpusim.core import Device`` works as usual), so a command that needs only
+errors or spec files does not pay for NumPy and numba.
 """
 
-from .capabilities import Capabilities
-from .device import Device
-from .errors import (CostError, IncompatibleError, PluginError, RunDiverged, SpecError,
-                     UnknownNameError, XpusimError)
-from .formats import Format, format_code, format_name
-from .kernels import CostModel, KernelSet, Twin
-from .method import TrainingMethod
-from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
-from .specs import Spec, check, option, quantity
-from .trace import FORMATS, PHASES, PRIMITIVES, Trace
+from __future__ import annotations
 
-__all__ = [
-    "BackendInfo", "Capabilities", "CostError", "CostModel", "DatasetInfo", "Device", "FORMATS",
-    "Format", "IncompatibleError", "KernelSet", "MethodInfo", "ModelInfo", "PHASES", "PRIMITIVES",
-    "PluginError", "RunDiverged", "Spec", "SpecError", "Trace", "TrainingMethod", "Twin",
-    "UnknownNameError", "XpusimError", "check", "format_code", "format_name", "option", "quantity",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Capabilities": "capabilities", "Format": "formats", "format_code": "formats",
+    "format_name": "formats", "Device": "device", "TrainingMethod": "method", "Spec": "specs", "check": "specs",
+    "option": "specs", "quantity": "specs", "CostModel": "kernels", "KernelSet": "kernels",
+    "Twin": "kernels", "FORMATS": "trace", "PHASES": "trace", "PRIMITIVES": "trace",
+    "Trace": "trace", "BackendInfo": "registry", "DatasetInfo": "registry",
+    "DataShape": "registry",
+    "MethodInfo": "registry", "ModelInfo": "registry",
+    **{name: "errors" for name in ("CostError", "IncompatibleError", "PluginError",
+                                   "RunDiverged", "SpecError", "UnknownNameError",
+                                   "XpusimError")},
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -36,6 +36,8 @@ class Device:
         self.primitives = frozenset(primitives)
         self.shapes: dict[int, tuple[int, int]] = {}
         self.bias: dict[int, np.ndarray] = {}
+        #: digital periphery parameters of weight-free layers (norm gains, embedding tables)
+        self.periphery: dict[tuple[str, str], np.ndarray] = {}
 
     # -- what methods call -----------------------------------------------------------------------
 
@@ -51,11 +53,18 @@ class Device:
         self.trace.add(phase, layer, "write", 1, w.shape[1], w.shape[0], bits, fmt)
 
     def mvm(self, layer: int, x: np.ndarray, phase: str) -> np.ndarray:
-        """Forward product x (m x k) . W (k x n) (+ bias), as the hardware computes it."""
+        """Forward product x (m x k) . W (k x n) (+ bias), as the hardware computes it.
+
+        Non-finite outputs raise ``FloatingPointError``: the run ends as diverged."""
         self._require("mvm")
         x = np.ascontiguousarray(x, dtype=np.float32)
         k, n = self.shapes[layer]
         y = self._mvm(layer, x, phase)
+        if not np.isfinite(y).all():  # the run reports it as diverged, never as ok
+            nan = int(np.isnan(y).sum())
+            raise FloatingPointError(f"layer {layer} {phase} mvm on spec {self.spec.name!r} "
+                                     f"gave non-finite outputs ({nan} nan, "
+                                     f"{int(np.isinf(y).sum())} inf of {y.size})")
         if layer in self.bias:
             y = y + self.bias[layer]
         bits, fmt = self.operand_format("mvm", phase)
@@ -64,7 +73,10 @@ class Device:
         return y
 
     def mvm_t(self, layer: int, e: np.ndarray, phase: str = "train-backward") -> np.ndarray:
-        """Transposed product e (m x n) . Wᵀ (n x k): error propagation through the weights."""
+        """Transposed product e (m x n) . Wᵀ (n x k): error propagation through the weights.
+
+        Not checked for non-finite values (``mvm`` is): fp16 training overflows here on
+        purpose, and the device skips that update and lowers its loss scale."""
         self._require("mvm_t")
         e = np.ascontiguousarray(e, dtype=np.float32)
         k, n = self.shapes[layer]
@@ -90,6 +102,28 @@ class Device:
         bits, fmt = self.operand_format("update", phase)
         self.trace.add(phase, layer, "update", pre.shape[0], n, k, bits, fmt,
                        activity=self.activity(pre))
+
+    def matmul(self, layer: int, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Products of two activations, a (..., m, k) . b (..., k, n) (attention's Q.Kᵀ and
+        P.V): one ``matmul`` row of ``count`` = the number of products, recorded under
+        ``layer``. Where it runs and in what format is the backend's ``_matmul``."""
+        self._require("matmul")
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        b = np.ascontiguousarray(b, dtype=np.float32)
+        out = self._matmul(a, b, phase)
+        bits, fmt = self.operand_format("matmul", phase)
+        m, k = a.shape[-2:]
+        self.trace.add(phase, layer, "matmul", m, b.shape[-1], k, bits, fmt,
+                       count=int(np.prod(a.shape[:-2], dtype=np.int64)))
+        return out
+
+    def periphery_step(self, key: tuple[str, str], grad: np.ndarray, lr: float,
+                       layer: int = 0, phase: str = "train-update") -> None:
+        """Gradient step on a digital periphery parameter with the run's optimizer (as
+        biases), recorded as optimizer work."""
+        value = self.periphery[key]
+        value += self.optimizer.step(("periphery", key), -grad.astype(np.float32), lr)
+        self.record_optimizer(layer, value.size, phase)
 
     def weights(self, layer: int) -> np.ndarray:
         """The effective weights (k x n, float) as the hardware would read them; free of cost."""
@@ -140,6 +174,11 @@ class Device:
     def _update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
                 decay: np.ndarray | None, phase: str) -> None:
         raise NotImplementedError
+
+    def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Activation products in the digital periphery, fp32 (backends with their own
+        arithmetic for it override this and ``operand_format("matmul", ...)``)."""
+        return np.matmul(a, b)
 
     def _require(self, primitive: str) -> None:
         if primitive not in self.primitives:

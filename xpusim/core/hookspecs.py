@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .kernels import CostModel, KernelSet
+    from .layers import Layer
     from .registry import BackendInfo, DatasetInfo, MethodInfo, ModelInfo
     from .specs import Spec
 
@@ -72,6 +73,18 @@ def xpusim_register_models() -> list[ModelInfo]:
 
     Returns:
         list[ModelInfo]: prefix and parser of each model family.
+    """
+
+
+@hookspec
+def xpusim_register_layers() -> list[type[Layer]]:
+    """Declare layer types (subclasses of ``xpusim.core.layers.Layer``) by their ``kind``.
+
+    Called once when the plugin manager is first asked for layer types (``xpusim methods``
+    shows which rule trains which kind).
+
+    Returns:
+        list[type[Layer]]: layer classes; each ``kind`` must be unique.
     """
 
 

@@ -139,7 +139,12 @@ class Twin:
     why: str = "bit-exact emulation"
 
 
-COST_FASTMATH = {"contract", "arcp", "nsz", "afn"}
-"""The one fastmath flag set cost kernels may use (``@njit(fastmath=COST_FASTMATH)``): no
-``nnan``/``ninf`` (unpriceable rows are flagged with -1 and must stay visible) and no
-``reassoc`` (sums stay in a fixed order). Compute kernels use no fastmath at all."""
+COST_FASTMATH = {"nsz"}
+"""The one fastmath flag set cost kernels may use (``@njit(fastmath=COST_FASTMATH)``), safe in
+kernels that take ceilings, floors or rounded counts (tiles, folds, cores): no ``arcp``
+(x / y becomes x * (1 / y), which can land above an exact integer quotient, so a ceiling
+counts one tile or core too many), no ``contract`` (fused multiply-adds round differently from
+the NumPy twin, which moves values across a ceiling), no ``afn`` (approximate functions), no
+``reassoc`` (sums stay in a fixed order), no ``nnan``/``ninf`` (unpriceable rows are flagged
+with -1 and must stay visible). ``tests/meta/test_house_rules.py`` enforces it. Compute
+kernels use no fastmath at all."""

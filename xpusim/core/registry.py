@@ -51,12 +51,17 @@ class MethodInfo:
         factory: ``factory(model, device, rng, hyper) -> TrainingMethod``.
         primitives: the device primitives it needs.
         doc: one line, with the published reference.
+        options: the method options (``--option KEY=VALUE``) it takes; None: not declared
+            (the method checks its own). Studies and the CLI refuse undeclared options
+            before any run.
     """
 
     name: str
     factory: Callable[..., Any]
     primitives: frozenset[str] = attrs.field(converter=frozenset)
     doc: str = ""
+    options: frozenset[str] | None = attrs.field(
+        default=None, converter=lambda o: None if o is None else frozenset(o))
 
 
 @attrs.frozen
@@ -73,9 +78,21 @@ class DatasetInfo:
 
 
 @attrs.frozen
+class DataShape:
+    """What a model family needs to know of the data: one sample's shape ((C, H, W) images,
+    (F,) features, (T,) tokens), the classes (or vocabulary) and the task."""
+
+    sample_shape: tuple[int, ...]
+    classes: int
+    task: str = "classification"
+
+
+@attrs.frozen
 class ModelInfo:
-    """A model family: ``prefix:ARGS`` (e.g. ``mlp:64-256-10``); ``parse(args)`` -> model."""
+    """A model family: ``prefix:ARGS`` (``mlp:64-256-10``, ``cnn:c16k3-m2-d10``) or a name
+    (``lenet5``); ``parse(args, data)`` -> ``xpusim.core.graph.Graph`` adapted to ``data``
+    (a ``DataShape``)."""
 
     prefix: str
-    parse: Callable[[str], Any]
+    parse: Callable[[str, DataShape], Any]
     doc: str = ""

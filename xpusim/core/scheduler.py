@@ -16,6 +16,9 @@ import numpy as np
 from .. import __version__
 from .data import Dataset
 from .errors import IncompatibleError, RunDiverged, XpusimError
+from .graph import Graph
+from .loss import correct
+from .registry import DataShape
 from .ledger import Ledger, price
 from .optim import make_optimizer
 from .plugins import Plugins, get_plugin_manager
@@ -38,6 +41,18 @@ def check_compatible(method: Any, backend: Any, spec_name: str) -> None:
             f"(it provides: {', '.join(sorted(backend.primitives))})")
 
 
+def check_model_primitives(model: Graph, backend: Any, spec_name: str, model_name: str) -> None:
+    """Fail naming the layer type when the model needs a primitive the backend lacks (the
+    products of two activations of attention need ``matmul``)."""
+    missing = sorted(model.primitives - backend.primitives)
+    if missing:
+        kinds = [k for k in model.kinds if k == "attention"] or list(model.kinds)
+        raise IncompatibleError(
+            f"model {model_name!r} ({', '.join(kinds)} layers) needs primitive(s) "
+            f"{', '.join(missing)}, which backend {backend.name!r} (spec {spec_name!r}) does not "
+            f"provide: its chip has no digital periphery for products of two activations")
+
+
 def check_optimizer(optimizer: str, backend: Any, spec_name: str) -> None:
     """Fail with both names when the backend's device cannot apply the run's optimizer."""
     if backend.optimizers is not None and optimizer not in backend.optimizers:
@@ -48,11 +63,55 @@ def check_optimizer(optimizer: str, backend: Any, spec_name: str) -> None:
 
 
 def accuracy(method: Any, x: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
-    correct = 0
+    """Share of correct predictions: per sample, or per scored token of a sequence task."""
+    hits = scored = 0
     for i in range(0, len(x), batch):
-        scores = method.predict(x[i:i + batch])
-        correct += int((np.argmax(scores, axis=1) == y[i:i + batch]).sum())
-    return correct / max(len(x), 1)
+        h, n = correct(method.predict(x[i:i + batch]), y[i:i + batch])
+        hits, scored = hits + h, scored + n
+    return hits / max(scored, 1)
+
+
+def resolve_model(pm: Plugins, model_name: str, dataset_name: str, backend: Any,
+                  spec_name: str, method_info: Any) -> tuple[Graph, Dataset]:
+    """The model's graph for the data set and the data as it takes it; every mismatch (shapes,
+    task, primitives the backend lacks, layer types the rule cannot train) a clear error."""
+    data: Dataset = pm.dataset(dataset_name)
+    model = pm.model(model_name, DataShape(data.sample_shape, data.n_classes, data.task))
+    data = fit_data(model, data, model_name, dataset_name)
+    check_model_primitives(model, backend, spec_name, model_name)
+    check = getattr(method_info.factory, "check_model", None)
+    if check is not None:
+        check(model)
+    return model, data
+
+
+def fit_data(model: Graph, data: Dataset, model_name: str, dataset_name: str) -> Dataset:
+    """``data`` as ``model`` takes it (flattened for a model of flat inputs), or a clear error
+    naming both when their shapes, classes or tasks disagree."""
+    if model.tokens != (data.task == "sequence"):
+        kind = "a sequence model (it takes token ids)" if model.tokens else \
+            "a classifier (it takes values, not token ids)"
+        raise XpusimError(f"data set {dataset_name!r} is a {data.task} task; model "
+                          f"{model_name!r} is {kind}")
+    if model.input_shape != data.sample_shape:
+        if len(model.input_shape) == 1 and model.input_shape[0] == data.n_features \
+                and not model.tokens and data.task == "classification":
+            data = data.flat()  # an MLP takes each sample as one row of features
+        elif len(model.input_shape) == 1 and not model.tokens:
+            raise XpusimError(f"model {model_name!r} takes {model.input_shape[0]} inputs but data "
+                              f"set {dataset_name!r} has {data.n_features} features (samples "
+                              f"of shape {data.sample_shape})")
+        else:
+            raise XpusimError(f"model {model_name!r} takes samples of shape "
+                              f"{model.input_shape}; data set {dataset_name!r} gives "
+                              f"{data.sample_shape}")
+    want = (data.n_classes,) if data.task == "classification" else \
+        (data.sample_shape[0], data.n_classes)
+    if model.output_shape != want:
+        what = "classes" if data.task == "classification" else "tokens x vocabulary"
+        raise XpusimError(f"model {model_name!r} outputs {model.output_shape}; data set "
+                          f"{dataset_name!r} needs {want} ({what})")
+    return data
 
 
 def run(config: RunConfig, plugins: Plugins | None = None,
@@ -70,16 +129,8 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     check_optimizer(config.optimizer, backend, spec.name)
     kernels = pm.compute_kernels(spec)
     cost = pm.cost_model(spec)
-    data: Dataset = pm.dataset(config.dataset)
-    model = pm.model(config.model)
-    if data.task != "classification":
-        raise XpusimError(f"data set {config.dataset!r} is a {data.task} task; model "
-                          f"{config.model!r} is a classifier of flat features and cannot take it")
-    data = data.flat()  # an MLP takes each sample as one row of features
-    if model.sizes[0] != data.n_features or model.sizes[-1] != data.n_classes:
-        raise XpusimError(f"model {config.model!r} takes {model.sizes[0]} inputs and "
-                          f"{model.sizes[-1]} classes; data set {config.dataset!r} has "
-                          f"{data.n_features} features and {data.n_classes} classes")
+    model, data = resolve_model(pm, config.model, config.dataset, backend, spec.name,
+                                method_info)
 
     seeds = np.random.SeedSequence(config.seed).spawn(len(STREAMS))
     rng = {name: np.random.Generator(np.random.PCG64(s)) for name, s in zip(STREAMS, seeds)}
@@ -91,7 +142,6 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     method = method_info.factory(model, device, rng["init"], hyper)
     method.initialize()
 
-    eye = np.eye(data.n_classes, dtype=np.float32)
     acc_curve: list[float] = []
     loss_curve: list[float] = []
     status, failure, failed_step, step = "ok", None, None, 0
@@ -102,7 +152,7 @@ def run(config: RunConfig, plugins: Plugins | None = None,
             losses = []
             for i in range(0, n, config.batch_size):
                 idx = order[i:i + config.batch_size]
-                loss = method.train_batch(data.x_train[idx], eye[data.y_train[idx]])
+                loss = method.train_batch(data.x_train[idx], data.y_train[idx])
                 step += 1
                 if not np.isfinite(loss):
                     raise RunDiverged(step, f"loss is {loss}")
@@ -127,14 +177,19 @@ def run(config: RunConfig, plugins: Plugins | None = None,
         device.finalize_training()
     else:  # the writes onto the serving device are its deployment (no second programming)
         serve_spec, device, serve_cost = _deploy_elsewhere(pm, config, device, deploy_trace)
-        method.device = device
+        method.device = method.net.device = device
     deploy_ledger = price(deploy_trace, serve_cost, serve_spec.name)
 
     # One recorded inference pass over the test set: the serving cost per sample.
     infer_trace = Trace()
     device.trace = infer_trace
     device.prepare_inference()
-    final_acc = accuracy(method, data.x_test, data.y_test) if status == "ok" else float("nan")
+    final_acc = float("nan")
+    if status == "ok":
+        try:
+            final_acc = accuracy(method, data.x_test, data.y_test)
+        except FloatingPointError as exc:  # e.g. non-finite outputs of the serving device
+            status, failure, failed_step = "diverged", f"inference diverged: {exc}", step
     infer_ledger = price(infer_trace, serve_cost, serve_spec.name)
     per_sample = 1.0 / max(len(data.x_test), 1)
 
@@ -176,6 +231,7 @@ def _deploy_elsewhere(pm: Plugins, config: RunConfig, trained: Any,
                             primitives=backend.primitives)
     for layer in sorted(trained.shapes):
         device.place(layer, trained.weights(layer), trained.bias.get(layer), phase="deploy")
+    device.periphery = {key: value.copy() for key, value in trained.periphery.items()}
     return spec, device, pm.cost_model(spec)
 
 

@@ -8,8 +8,12 @@ same checks. Every problem is reported as ``file: key.path: what was found, what
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import heapq
 import json
+import math
+import sys
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,10 +46,28 @@ class SpecValueError(ValueError):
         self.field = field
 
 
-def _range_validator(gt: float | None, ge: float | None, le: float | None, lt: float | None):
+#: Largest integer a spec may hold: packed cost parameters are float64, exact up to 2**53.
+MAX_INT = 2 ** 53
+#: Deepest nesting of tables (and arrays) a spec file or ``--set`` key may have.
+MAX_DEPTH = 16
+#: Unknown keys listed one by one per table (with did-you-mean); the rest are counted.
+MAX_UNKNOWN_LISTED = 20
+
+
+def _range_validator(gt: float | None, ge: float | None, le: float | None, lt: float | None,
+                     finite: bool):
     def check(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
         if value is None:
             return
+        if isinstance(value, float):
+            if finite and not math.isfinite(value):
+                raise SpecValueError(attribute.name, f"must be a finite number, found {value!r}")
+            if value != 0.0 and abs(value) < sys.float_info.min:
+                raise SpecValueError(attribute.name, f"must be 0 or at least "
+                                     f"{sys.float_info.min:.4g} in size (a subnormal number "
+                                     f"is no physical quantity), found {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise SpecValueError(attribute.name, f"must be at most 2**53 in size, found {value!r}")
         if gt is not None and not value > gt:
             raise SpecValueError(attribute.name, f"must be > {gt}, found {value!r}")
         if ge is not None and not value >= ge:
@@ -59,9 +81,16 @@ def _range_validator(gt: float | None, ge: float | None, le: float | None, lt: f
 
 
 def quantity(*, unit: str, doc: str, default: Any = attrs.NOTHING, gt: float | None = None,
-             ge: float | None = None, le: float | None = None, lt: float | None = None) -> Any:
-    """An attrs field for a spec number: unit and doc kept in metadata, range validated."""
-    return attrs.field(default=default, validator=_range_validator(gt, ge, le, lt),
+             ge: float | None = None, le: float | None = None, lt: float | None = None,
+             finite: bool = True) -> Any:
+    """An attrs field for a spec number: unit and doc kept in metadata, range validated.
+
+    Every quantity is finite (``inf``, ``nan`` and ``1e400``, which TOML reads as ``inf``, are
+    refused) unless ``finite=False``, never subnormal, and an integer stays within 2**53;
+    ``gt``/``ge``/``le``/``lt`` add the key's physical bounds (the backend's ``params.py``
+    says why each bound holds).
+    """
+    return attrs.field(default=default, validator=_range_validator(gt, ge, le, lt, finite),
                        metadata={"unit": unit, "doc": doc})
 
 
@@ -81,10 +110,17 @@ def check(condition: bool, field: str, message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _shown(value: Any) -> str:
+    """A raw TOML value as a message shows it (dates and times by their TOML text)."""
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
+        return f"the TOML {type(value).__name__} {value.isoformat()}"
+    return repr(value)
+
+
 def _strict_number(kind: type):
     def structure(value: Any, _t: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecValueError(None, f"expected a number, found {value!r}")
+            raise SpecValueError(None, f"expected a number, found {_shown(value)}")
         if kind is int:
             if isinstance(value, float) and not value.is_integer():
                 raise SpecValueError(None, f"expected an integer, found {value!r}")
@@ -96,13 +132,13 @@ def _strict_number(kind: type):
 
 def _strict_bool(value: Any, _t: Any) -> bool:
     if not isinstance(value, bool):
-        raise SpecValueError(None, f"expected true or false, found {value!r}")
+        raise SpecValueError(None, f"expected true or false, found {_shown(value)}")
     return value
 
 
 def _strict_str(value: Any, _t: Any) -> str:
     if not isinstance(value, str):
-        raise SpecValueError(None, f"expected a string, found {value!r}")
+        raise SpecValueError(None, f"expected a string, found {_shown(value)}")
     return value
 
 
@@ -115,7 +151,7 @@ def _structure_literal(value: Any, t: Any) -> Any:
     if value not in choices:
         hint = did_you_mean(str(value), [str(c) for c in choices])
         raise SpecValueError(None, f"expected one of {', '.join(repr(c) for c in choices)}, "
-                                   f"found {value!r}{hint}")
+                                   f"found {_shown(value)}{hint}")
     return value
 
 
@@ -126,7 +162,7 @@ def _table_factory(conv: cattrs.Converter):
         def structure(value: Any, _t: Any) -> Any:
             if not isinstance(value, Mapping):
                 raise SpecValueError(None, f"expected a table of {cls.__name__} keys, "
-                                           f"found {value!r}")
+                                           f"found {_shown(value)}")
             return inner(value, _t)
 
         return structure
@@ -154,8 +190,14 @@ def _format(exc: BaseException, _type: Any) -> str:
         return f"{exc.field}\x1f{exc}" if exc.field else str(exc)
     if isinstance(exc, ForbiddenExtraKeysError):
         known = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
-        return "\x1e".join(f"{k}\x1funknown key{did_you_mean(k, known)}"
-                           for k in sorted(exc.extra_fields))
+        extra = heapq.nsmallest(MAX_UNKNOWN_LISTED + 1, map(str, exc.extra_fields))
+        more = len(exc.extra_fields) - MAX_UNKNOWN_LISTED
+        lines = [f"{k}\x1funknown key{did_you_mean(k, known)}"
+                 for k in extra[:MAX_UNKNOWN_LISTED]]
+        if more > 0:
+            lines.append(f"{more} more unknown keys not listed "
+                         f"(known: {', '.join(known)})")
+        return "\x1e".join(lines)
     if isinstance(exc, KeyError):
         return "missing (required key)"
     return cattrs.v.format_exception(exc, _type)
@@ -256,25 +298,53 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not p for p in key.split(".")):
-        raise SpecError(f"--set {text!r}: expected KEY=VALUE, e.g. dram_bandwidth_gbs=900")
+        raise SpecError(f"--set {text[:200]!r}: expected KEY=VALUE, e.g. dram_bandwidth_gbs=900")
+    path = key.split(".")
+    if len(path) > MAX_DEPTH:
+        raise SpecError(f"--set {'.'.join(path[:3])}...: a key {len(path)} tables deep; spec "
+                        f"keys nest at most {MAX_DEPTH} deep")
     value = value.strip()
     try:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
-    return key.split("."), parsed
+    except RecursionError:
+        raise SpecError(f"--set {key}: the value nests deeper than a spec value can "
+                        f"(at most {MAX_DEPTH})") from None
+    check_depth({"v": parsed}, f"--set {key}")
+    return path, parsed
+
+
+def check_depth(raw: Mapping[str, Any], where: str) -> None:
+    """Refuse tables or arrays nested more than ``MAX_DEPTH`` deep (iteratively, so that any
+    depth gets this message rather than a recursion error)."""
+    stack: list[tuple[Any, int, str]] = [(raw, 0, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            shown = ".".join(path.split(".")[:3])
+            raise SpecError(f"{where}: {shown}...: tables or arrays nested more than "
+                            f"{MAX_DEPTH} deep; a spec nests at most {MAX_DEPTH} deep")
+        for key, value in (node.items() if isinstance(node, Mapping) else enumerate(node)):
+            if isinstance(value, (Mapping, list)):
+                stack.append((value, depth + 1, f"{path}.{key}" if path else str(key)))
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``raw`` with each ``key.path=value`` set (tables created as needed)."""
-    out = json.loads(json.dumps(raw))
+    """A copy of ``raw`` with each ``key.path=value`` set (tables created as needed).
+
+    Only the tables on an override's path are copied: ``raw`` is never changed, and a spec
+    with many keys costs nothing extra.
+    """
+    out = dict(raw)
     for text in overrides:
         path, value = parse_override(text)
         node = out
         for part in path[:-1]:
-            nxt = node.setdefault(part, {})
+            nxt = node.get(part, {})
             if not isinstance(nxt, dict):
                 raise SpecError(f"--set {text!r}: {part!r} is a value, not a table")
+            node[part] = nxt = dict(nxt)
             node = nxt
         node[path[-1]] = value
     return out
@@ -283,30 +353,37 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = tomllib.load(fh)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path.name}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path.name}: inline tables or arrays nested too deep to read; a spec "
+                        f"nests at most {MAX_DEPTH} deep") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read spec file: {exc}") from None
+    check_depth(raw, path.name)
+    return raw
 
 
 def spec_from_dict(raw: Mapping[str, Any], params_for: Any, *, where: str,
                    path: Path | None = None, overrides: Sequence[str] = ()) -> Spec:
     """Validate a raw spec mapping. ``params_for(backend)`` returns the backend's attrs class."""
+    check_depth(raw, where)
     raw = apply_overrides(dict(raw), overrides)
     for key in ("name", "backend"):
         if key not in raw:
             raise SpecError(f"{where}: {key}: missing (required key)")
         if not isinstance(raw[key], str):
-            raise SpecError(f"{where}: {key}: expected a string, found {raw[key]!r}")
+            raise SpecError(f"{where}: {key}: expected a string, found {_shown(raw[key])}")
     sources = raw.get("source", {})
     if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
         raise SpecError(f"{where}: source: expected a table of key = \"citation\" strings")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise SpecError(f"{where}: description: expected a string, found {description!r}")
+        raise SpecError(f"{where}: description: expected a string, found "
+                        f"{_shown(description)}")
     params_cls = params_for(raw["backend"])
     body = {k: v for k, v in raw.items() if k not in META_KEYS and k != INTERCONNECT_KEY}
     params = structure_params(body, params_cls, where)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import FORMATS, format_code
+from .formats import FORMATS, format_code  # noqa: F401 - FORMATS re-exported
 
 PHASES: tuple[str, ...] = ("train-forward", "train-backward", "train-update", "inference", "deploy")
 """Phases. ``deploy``: one-time work to put trained weights on the serving device."""
@@ -107,10 +107,11 @@ class Trace:
         return np.isin(self.column("phase"), [PHASE[p] for p in phases])
 
     def macs(self) -> np.ndarray:
-        """Multiply-accumulates per row (GEMM-like primitives; zero for elementwise/reduce/write)."""
+        """Multiply-accumulates per row (GEMM-like primitives; zero for elementwise/reduce/write),
+        as float64: an int64 product of m, n, k and count can overflow."""
         gemm = np.isin(self.column("primitive"), [PRIMITIVE[p] for p in GEMM_PRIMITIVES])
-        return np.where(gemm, self.column("m") * self.column("n") * self.column("k")
-                        * self.column("count"), 0)
+        return np.where(gemm, self.column("m").astype(np.float64) * self.column("n")
+                        * self.column("k") * self.column("count"), 0.0)
 
     def summary(self) -> dict[str, Any]:
         """Row count and MACs per phase: a small, JSON-ready digest."""

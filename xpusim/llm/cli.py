@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from xpusim.cliutil import DEFAULT_HARDWARE, HARDWARE_HELP, check_out, emit, out_option
 from xpusim.core.errors import XpusimError
 
 
@@ -28,7 +27,7 @@ def _fmt_si(x: float, unit: str) -> str:
 @click.command("estimate")
 @click.option("--model", required=True, help="Built-in model name (gpt3-175b, llama2-70b, ...) "
                                               "or a model TOML path.")
-@click.option("--hardware", default="a100-sxm-80gb", show_default=True, help="Spec name or path.")
+@click.option("--hardware", default=DEFAULT_HARDWARE, show_default=True, help=HARDWARE_HELP)
 @click.option("--devices", type=int, default=None, help="Devices (training: required).")
 @click.option("--tokens", default=None, help="Training tokens (default: the model's published).")
 @click.option("--parallel", default=None, metavar="dp=..,tp=..,pp=..[,mb=..,recompute=..,zero=..]",
@@ -61,10 +60,11 @@ def _fmt_si(x: float, unit: str) -> str:
                    "cost.")
 @click.option("--versus", default=None, metavar="SPEC",
               help="Training: the break-even served-token volume against the same run on SPEC.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@out_option
 def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
              usd_per_device_hour, local_learning, steps_multiplier, serve, batch, prompt_tokens,
-             output_tokens, tp, weights, lifetime_tokens, versus, as_json):
+             output_tokens, tp, weights, lifetime_tokens, versus, as_json, out):
     """Estimate training (time, device-hours, energy, money, CO2, MFU) or serving (tokens/s,
     J/token, USD per million tokens) of a large transformer, priced by the spec's cost kernels.
 
@@ -74,6 +74,7 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
     """
     from .estimate import break_even, estimate_serving, estimate_training, lifetime_cost
 
+    check_out(out)
     if serve:
         result = estimate_serving(model, hardware, batch=batch, prompt_tokens=prompt_tokens,
                                   output_tokens=output_tokens, tp=tp, devices=devices,
@@ -109,9 +110,11 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
                                     "break_even_energy": break_even((result, served),
                                                                     (other, other_served),
                                                                     "energy")}
-    if as_json:
-        click.echo(json.dumps(result, indent=2, default=float))
-        return
+    emit(result, as_json, out, lambda: click.echo(_human(result, serve, hardware, versus)))
+
+
+def _human(result, serve, hardware, versus):
+    """The estimate as lines of text."""
     if serve:
         lines = [
             f"{result['model']} served on {result['hardware']} (tp={result['tp']}, "
@@ -147,14 +150,34 @@ def estimate(model, hardware, devices, tokens, parallel, overrides, pue, grid,
                      f"{life['tokens_served']:.3g} served tokens "
                      f"({result['serving']['usd_per_million_tokens']:.3g} USD per million)")
     if "versus" in result:
-        be = result["versus"]["break_even_usd"]
-        other = result["versus"]["training"]
-        lines.append(f"  versus {result['versus']['hardware']}: training "
-                     f"{other['cost_usd']:,.0f} USD, {other['time_days']:.3g} days; money "
-                     f"break-even at {be['tokens']:.3g} served tokens (beyond it "
-                     f"{hardware if be['cheaper_after'] == 'a' else versus} is cheaper)"
-                     if be["tokens"] else
-                     f"  versus {result['versus']['hardware']}: {be['note']}")
+        lines += _versus_lines(result, hardware, versus)
     lines.append("  assumptions:")
     lines += [f"    - {a}" for a in result["assumptions"]]
-    click.echo("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _versus_lines(result, hardware, versus):
+    """Both configurations side by side, and where each becomes the cheaper (money, energy)."""
+    names = {"a": f"{hardware} (this estimate)", "b": versus}
+    sides = ((names["a"], result, result["serving"]),
+             (names["b"], result["versus"]["training"], result["versus"]["serving"]))
+    lines = [f"  versus {versus}:"]
+    for name, train, served in sides:
+        lines.append(f"    {name}: training {train['cost_usd']:,.0f} USD, "
+                     f"{_fmt_si(train['energy_j'] / 3.6e3, 'Wh')}, {train['time_days']:.3g} days; "
+                     f"serving {served['usd_per_million_tokens']:.3g} USD and "
+                     f"{served['j_per_token']:.3g} J per token")
+    for key, label, fixed, unit in (("break_even_usd", "money", "cost_usd", "usd"),
+                                    ("break_even_energy", "energy", "energy_j", "energy")):
+        be = result["versus"][key]
+        if be["tokens"]:
+            after = names[be["cheaper_after"]]
+            before = names["b" if be["cheaper_after"] == "a" else "a"]
+            lines.append(f"    {label} break-even at {be['tokens']:.3g} served tokens: "
+                         f"{before} is cheaper below it, {after} beyond it")
+        elif be.get("cheaper_after"):
+            lines.append(f"    {label}: {names[be['cheaper_after']]} is cheaper at every "
+                         f"volume (lower training {label} and lower {label} per token)")
+        else:
+            lines.append(f"    {label}: {be['note']}")
+    return lines

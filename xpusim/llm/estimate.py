@@ -23,7 +23,7 @@ from xpusim.core.pricing import price_columns
 from xpusim.core.specs import Interconnect
 from xpusim.core.trace import PHASES, PRIMITIVES
 
-from . import traces
+from . import inputs, traces
 from .model import Transformer, load_model
 from .parallel import (DEFAULT_INTERCONNECT, Layout, LayoutError, Layouts, communication,
                        enumerate_layouts, layers_per_stage, micro_batches, params_per_device,
@@ -148,12 +148,12 @@ def resolve_hardware(name: str, overrides: tuple[str, ...] = (),
 
 def price_rows(cols: dict[str, np.ndarray], hw: Hardware) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and energy (J, static power over the row's time included) of every row of
-    every layout, shape (rows, layouts): one ``price_columns`` call. Rows of size zero (a
-    what-if that is off in some layouts) cost nothing."""
+    every layout, shape (rows, layouts): one ``price_columns`` call, each row repeated its
+    ``mult`` times. Rows of size zero (a what-if that is off in some layouts) cost nothing."""
     shape = cols["m"].shape
     flat = {c: v.reshape(-1) for c, v in cols.items() if c in ("phase", "primitive", "m", "n",
                                                               "k", "bits", "fmt")}
-    flat["count"] = (flat["m"] > 0).astype(np.int64)
+    flat["count"] = np.where(flat["m"] > 0, cols["mult"].reshape(-1), 0).astype(np.int64)
     try:
         rows = price_columns(hw.cost, flat, hw.name)
     except CostError as exc:
@@ -302,11 +302,9 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
     """
     from .search import search_training
 
+    inputs.training(devices, tokens, steps_multiplier)
+    inputs.common(pue, grid_kg_per_kwh, usd_per_device_hour)
     mdl = load_model(model)
-    if devices < 1:
-        raise XpusimError(f"--devices must be >= 1, found {devices}")
-    if steps_multiplier <= 0:
-        raise XpusimError(f"steps multiplier must be > 0, found {steps_multiplier}")
     tokens = float(tokens if tokens is not None else mdl.train_tokens)
     hw = resolve_hardware(hardware, tuple(overrides), precision)
     if parallel is None:
@@ -350,7 +348,7 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
         assumptions.append(f"local learning: no backward pass, one local weight update per "
                            f"weight matrix per micro-batch, {steps_multiplier}x the steps of "
                            f"backprop (convergence assumption, not simulated)")
-    return {
+    return inputs.result({
         "kind": "training", "model": mdl.name, "params": mdl.params, "hardware": hw.name,
         "backend": hw.spec.backend, "overrides": list(hw.spec.overrides), "devices": devices,
         "tokens": tokens, "steps": steps, "global_batch_sequences": mdl.batch_sequences,
@@ -376,7 +374,7 @@ def estimate_training(model: str | Transformer, hardware: str, devices: int,
                                     if hw.memory_bytes else None},
         "format": hw.fmt("mvm", "train-forward")[1],
         "assumptions": assumptions,
-    }
+    }, f"training estimate of {mdl.name} on {hw.name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,10 +399,8 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
     mdl = load_model(model)
     if weights not in ("resident", "reprogrammed"):
         raise XpusimError(f"--weights must be resident or reprogrammed, found {weights!r}")
-    for name, v in (("batch", batch), ("prompt tokens", prompt_tokens),
-                    ("output tokens", output_tokens)):
-        if v < 1:
-            raise XpusimError(f"{name} must be >= 1, found {v}")
+    inputs.serving(batch, prompt_tokens, output_tokens, tp, devices, mdl.heads, mdl.name)
+    inputs.common(pue, grid_kg_per_kwh, usd_per_device_hour)
     hw = resolve_hardware(hardware, tuple(overrides), precision)
     fm = hw.fmt
     context = prompt_tokens + output_tokens / 2.0
@@ -482,7 +478,7 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
                                            if weights == "reprogrammed" else
                                            ": written once (deploy_* fields)"),
                    f"PUE {pue} applied to device energy"]
-    return {
+    return inputs.result({
         "kind": "serving", "model": mdl.name, "hardware": hw.name, "backend": hw.spec.backend,
         "overrides": list(hw.spec.overrides), "tp": t, "replicas": replicas, "batch": batch,
         "prompt_tokens": prompt_tokens, "output_tokens": output_tokens, "weights": weights,
@@ -498,7 +494,7 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
         "memory_per_device_bytes": {k: float(v) for k, v in mem.items()},
         "format": fm("mvm", "inference")[1],
         "assumptions": assumptions,
-    }
+    }, f"serving estimate of {mdl.name} on {hw.name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,15 +505,16 @@ def estimate_serving(model: str | Transformer, hardware: str, *, batch: int = 16
 def lifetime_cost(training: dict[str, Any], serving: dict[str, Any], tokens_served: float
                   ) -> dict[str, float]:
     """Training + serving ``tokens_served`` output tokens: money, energy and CO2."""
-    n = float(tokens_served)
+    n = inputs.served_tokens(tokens_served)
     serve_usd = serving["usd_per_million_tokens"] * n / 1e6
     serve_j = serving["j_per_token"] * n
     grid = training.get("grid_kg_per_kwh", DEFAULT_GRID_KG_PER_KWH)
-    return {"tokens_served": n, "training_usd": training["cost_usd"], "serving_usd": serve_usd,
-            "total_usd": training["cost_usd"] + serve_usd,
-            "training_energy_j": training["energy_j"], "serving_energy_j": serve_j,
-            "total_energy_j": training["energy_j"] + serve_j,
-            "total_co2_kg": (training["energy_j"] + serve_j) / 3.6e6 * grid}
+    return inputs.result(
+        {"tokens_served": n, "training_usd": training["cost_usd"], "serving_usd": serve_usd,
+         "total_usd": training["cost_usd"] + serve_usd,
+         "training_energy_j": training["energy_j"], "serving_energy_j": serve_j,
+         "total_energy_j": training["energy_j"] + serve_j,
+         "total_co2_kg": (training["energy_j"] + serve_j) / 3.6e6 * grid}, "lifetime cost")
 
 
 def break_even(a: tuple[dict, dict], b: tuple[dict, dict], what: str = "usd") -> dict[str, Any]:

@@ -37,6 +37,10 @@ class Transformer:
     seq_len: int = quantity(unit="tokens", doc="training context length", gt=0)
     tied_embeddings: bool = option(doc="output head shares the token-embedding matrix",
                                    default=True)
+    learned_positions: bool = option(doc="a learned position table (GPT); false for rotary or "
+                                         "ALiBi positions", default=True)
+    norm: Literal["layernorm", "rmsnorm"] = option(
+        doc="layernorm (gain and shift per channel) or rmsnorm (gain only)", default="layernorm")
     batch_sequences: int = quantity(unit="sequences", doc="published global batch", gt=0,
                                     default=1024)
     train_tokens: float = quantity(unit="tokens", doc="published training tokens", gt=0,
@@ -64,17 +68,26 @@ class Transformer:
         return (self.heads + 2 * self.kv_heads) * self.d_head
 
     def layer_params(self) -> int:
-        """Weights of one block (biases and norm gains ignored: < 0.1 %)."""
+        """Weight matrices of one block (biases ignored: < 0.1 %)."""
         h = self.d_model
         return h * self.qkv_width + h * h + self.ffn_matrices * h * self.ffn_hidden
 
+    def norm_params(self) -> int:
+        """Gains (and shifts, for layer norm) of one norm layer."""
+        return self.d_model * (2 if self.norm == "layernorm" else 1)
+
     def embedding_params(self) -> int:
+        """Token embedding and output layer (one matrix when tied)."""
         return self.vocab * self.d_model * (1 if self.tied_embeddings else 2)
+
+    def position_params(self) -> int:
+        return self.seq_len * self.d_model if self.learned_positions else 0
 
     @property
     def params(self) -> int:
-        """Total weights (embeddings included)."""
-        return self.layers * self.layer_params() + self.embedding_params()
+        """Every trained parameter: blocks (two norms each), embeddings, positions, final norm."""
+        return self.layers * (self.layer_params() + 2 * self.norm_params()) \
+            + self.embedding_params() + self.position_params() + self.norm_params()
 
     def to_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self)
@@ -140,6 +153,8 @@ class _Body:
     vocab: int
     seq_len: int
     tied_embeddings: bool = True
+    learned_positions: bool = True
+    norm: Literal["layernorm", "rmsnorm"] = "layernorm"
     batch_sequences: int = 1024
     train_tokens: float = 3.0e11
 

@@ -158,9 +158,11 @@ def layers_per_stage(model: Transformer, ly: Layouts) -> np.ndarray:
 
 
 def params_per_device(model: Transformer, ly: Layouts) -> np.ndarray:
-    """Weights on the busiest device: its stage's blocks and the embedding/head, split by tp."""
-    emb = model.vocab * model.d_model
-    return (layers_per_stage(model, ly) * model.layer_params() + emb) / ly.tp
+    """Parameters on the busiest device: its stage's blocks and the embedding/head matrices
+    split by tp; norms and positions replicated."""
+    ls = layers_per_stage(model, ly)
+    return (ls * model.layer_params() + model.embedding_params()) / ly.tp \
+        + (2 * ls + 1) * model.norm_params() + model.position_params()
 
 
 def _link(ic: Interconnect, group_span: np.ndarray):

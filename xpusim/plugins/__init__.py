@@ -1,7 +1,8 @@
 """Built-in plugins: registered through the same hooks as any third-party plugin.
 
 Every module (or package) under ``xpusim/plugins/hardware`` and ``xpusim/plugins/methods`` is a
-built-in plugin, plus ``xpusim.plugins.data``; adding a backend needs no edit here.
+built-in plugin, plus ``xpusim.plugins.data`` (data sets) and ``xpusim.plugins.models`` (model
+families and layer types); adding a backend needs no edit here.
 """
 
 from __future__ import annotations
@@ -18,4 +19,5 @@ def _discover(sub: str) -> tuple[str, ...]:
                  if not m.name.startswith("_"))
 
 
-BUILTINS: tuple[str, ...] = (f"{__name__}.data", *_discover("hardware"), *_discover("methods"))
+BUILTINS: tuple[str, ...] = (f"{__name__}.data", f"{__name__}.models", *_discover("hardware"),
+                             *_discover("methods"))

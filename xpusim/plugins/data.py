@@ -1,9 +1,7 @@
-"""Built-in data sets (images from local files, generated sequence tasks) and model family
-(``mlp``)."""
+"""Built-in data sets: images from local files and generated sequence tasks."""
 
 from xpusim import hookimpl
-from xpusim.core import DatasetInfo, ModelInfo
-from xpusim.core import data, models
+from xpusim.core import DatasetInfo, data
 
 LOADERS = {
     "digits": data.load_digits,
@@ -20,9 +18,3 @@ LOADERS = {
 @hookimpl
 def xpusim_register_datasets():
     return [DatasetInfo(name, load, load.__doc__ or "") for name, load in LOADERS.items()]
-
-
-@hookimpl
-def xpusim_register_models():
-    return [ModelInfo("mlp", models.parse_mlp,
-                      "multilayer perceptron: mlp:64-256-10[:relu|tanh|sigmoid]")]

@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
+from ..cliutil import emit, json_flag
 from ..core.errors import XpusimError
+from .spec import PLAN_LIMIT
 
 class Interrupted(XpusimError):
     """Ctrl-C during a study: what is stored stays stored."""
@@ -117,6 +119,25 @@ def _execute(study: Any, db: Path, executor: str, scheduler: str | None, workers
     return outcome
 
 
+def summary_records(db: Path, study_name: str | None) -> list[dict[str, Any]]:
+    """The ranked configurations of a study database as plain records (``--json``)."""
+    from .driver import load
+    from .report import configurations, ranked
+
+    df = load(db, study_name)
+    if df.empty:
+        return []
+    conf = ranked(configurations(df))
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else
+                 v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in conf.to_dict(orient="records")]
+
+
+def _emit_summary(db: Path, study_name: str | None) -> None:
+    emit({"db": str(db), "study": study_name, "configurations": summary_records(db, study_name)},
+         True, None, lambda: None)
+
+
 # ----------------------------------------------------------------------------------------------
 
 
@@ -136,30 +157,47 @@ def study() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores).")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs stored as failed.")
-@click.option("--dry-run", is_flag=True, help="Check and expand the file, print the plan, stop.")
+@click.option("--dry-run", is_flag=True,
+              help="Check and expand the file, print the plan, stop (plugins the file names "
+                   "are never loaded).")
+@click.option("--allow-plugins", is_flag=True,
+              help="Load the plugins the study file names under [options] plugins (they run "
+                   "code; paths are relative to the study file).")
+@click.option("--yes", "-y", is_flag=True,
+              help=f"Run a grid larger than {PLAN_LIMIT:,} runs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or tables.")
+@json_flag
 @click.pass_context
 def study_run(ctx: click.Context, file: Path, db: Path | None, executor: str,
               scheduler: str | None, workers: int | None, retry_failed: bool, dry_run: bool,
-              quiet: bool) -> None:
+              allow_plugins: bool, yes: bool, quiet: bool, as_json: bool) -> None:
     """Run the study FILE: every run not already stored in the database."""
     from .spec import load_study
 
-    s = load_study(file, plugins=_plugins(ctx))
+    s = load_study(file, plugins=_plugins(ctx), allow_plugins=allow_plugins,
+                   load_plugins=not dry_run, max_runs=None if yes else PLAN_LIMIT)
     db = db or file.with_suffix(".sqlite")
     if scheduler and executor == "local":
         executor = "dask"
     if scheduler and executor != "dask":
         raise XpusimError(f"--scheduler needs --executor dask (got --executor {executor})")
-    if not quiet or dry_run:
-        _print_plan(s, _console(stderr=not dry_run), db)
     if dry_run:
+        if as_json:
+            emit({"study": s.name, "db": str(db), "runs": [
+                {"hash": r.hash, "point": dict(r.point)} for r in s.runs],
+                "skipped": list(s.skipped), "notes": list(s.notes)}, True, None, lambda: None)
+            return
+        _print_plan(s, _console(stderr=True), db)
         console = _console()
         for r in s.runs:
             console.print(f"{r.hash}  " + "  ".join(f"{k}={v}" for k, v in r.point),
                           markup=False, highlight=False)
         return
-    _execute(s, db, executor, scheduler, workers, retry_failed, quiet)
+    if not (quiet or as_json):
+        _print_plan(s, _console(stderr=True), db)
+    _execute(s, db, executor, scheduler, workers, retry_failed, quiet or as_json)
+    if as_json:
+        _emit_summary(db, s.name)
 
 
 @study.command("report")
@@ -177,35 +215,48 @@ def study_report(db: Path, out: Path, study_name: str | None) -> None:
 
 @study.command("export")
 @click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every run as one CSV row to this file.")
+@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every run as one Parquet row to this file (needs pyarrow).")
 @click.option("--study", "study_name", default=None, help="Only this study of the database.")
 def study_export(db: Path, csv_path: Path | None, parquet_path: Path | None,
                  study_name: str | None) -> None:
     """Export every run of DB, one row each with breakdowns as columns, to CSV or Parquet."""
+    from ..outputs import check_file, open_output
     from .driver import load
 
     if not csv_path and not parquet_path:
         raise XpusimError("study export: give --csv PATH or --parquet PATH (or both)")
+    for path, opt in ((csv_path, "--csv"), (parquet_path, "--parquet")):
+        if path is not None:
+            check_file(path, opt)
     df = load(db, study_name)
     if csv_path:
-        df.to_csv(csv_path, index=False)
+        with open_output(csv_path, "w", "--csv") as fh:
+            df.to_csv(fh, index=False)
         click.echo(f"{len(df)} runs written to {csv_path}")
     if parquet_path:
         try:
-            df.to_parquet(parquet_path, index=False)
+            import pyarrow  # noqa: F401
         except ImportError as exc:
             raise XpusimError(f"--parquet needs pyarrow: {exc}") from None
+        with open_output(parquet_path, "wb", "--parquet") as fh:
+            df.to_parquet(fh, index=False)
         click.echo(f"{len(df)} runs written to {parquet_path}")
 
 
 @study.command("show")
 @click.argument("db", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--study", "study_name", default=None, help="Only this study of the database.")
-def study_show(db: Path, study_name: str | None) -> None:
-    """Print the summary table of a study database."""
+@json_flag
+def study_show(db: Path, study_name: str | None, as_json: bool) -> None:
+    """Print the ranked configurations of a study database (mean ± std over seeds)."""
     from .driver import load
 
+    if as_json:
+        _emit_summary(db, study_name)
+        return
     print_summary(load(db, study_name), _console(), title=f"{db}")
 
 
@@ -219,7 +270,11 @@ def study_show(db: Path, study_name: str | None) -> None:
               help="Seeds per configuration  [default: 3]")
 @click.option("--epochs", type=click.IntRange(min=0), default=None,
               help="Training epochs  [default: 10]")
-@click.option("--model", default=None, help="Model  [default: mlp:64-32-10]")
+@click.option("--model", "models", multiple=True, metavar="MODEL",
+              help="Models to compare; repeatable  [default: mlp:64-32-10 and "
+                   "cnn:c8k3-m2-d32]")
+@click.option("--dataset", default="digits", show_default=True,
+              help="Data set every run trains on (see docs/datasets.md).")
 @click.option("--hardware", multiple=True, metavar="SPEC",
               help="Specs to compare (default: one per backend); repeatable.")
 @click.option("--method", "methods", multiple=True, metavar="METHOD",
@@ -232,31 +287,39 @@ def study_show(db: Path, study_name: str | None) -> None:
               help="Worker processes (default: all cores).")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs stored as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or tables.")
+@json_flag
 @click.pass_context
 def compare(ctx: click.Context, out: Path, db: Path | None, seeds: int | None,
-            epochs: int | None, model: str | None, hardware: tuple[str, ...],
+            epochs: int | None, models: tuple[str, ...], dataset: str,
+            hardware: tuple[str, ...],
             methods: tuple[str, ...], executor: str, scheduler: str | None,
-            workers: int | None, retry_failed: bool, quiet: bool) -> None:
-    """Compare every hardware class with the methods it supports on digits; write a report.
+            workers: int | None, retry_failed: bool, quiet: bool, as_json: bool) -> None:
+    """Compare every hardware class with the methods it supports; write a report.
 
-    One representative spec per registered backend x every method it can run, 3 seeds:
-    accuracy, training energy and money, lifetime cost with break-even points.
+    One representative spec per registered backend x every method it can run x each model
+    (an MLP and a small CNN on digits by default), 3 seeds: accuracy, training energy and
+    money, lifetime cost with break-even points.
     """
+    from ..outputs import check_folder
     from . import default
     from .report import write_report
 
+    check_folder(out, "--out")
     plugins = _plugins(ctx)
     s = default.default_study(plugins=plugins, seeds=seeds or default.SEEDS,
                               epochs=default.EPOCHS if epochs is None else epochs,
-                              model=model or default.MODEL, hardware=hardware, methods=methods)
+                              models=models or default.MODELS, dataset=dataset,
+                              hardware=hardware, methods=methods)
     db = db or out / "compare.sqlite"
     if scheduler and executor == "local":
         executor = "dask"
     if scheduler and executor != "dask":
         raise XpusimError(f"--scheduler needs --executor dask (got --executor {executor})")
-    if not quiet:
+    if not (quiet or as_json):
         _print_plan(s, _console(stderr=True), db)
-    _execute(s, db, executor, scheduler, workers, retry_failed, quiet)
+    _execute(s, db, executor, scheduler, workers, retry_failed, quiet or as_json)
     path = write_report(db, out, study=s.name, title="xpusim compare: hardware x learning rule "
-                        "on digits")
-    click.echo(f"report written to {path}")
+                        f"on {dataset}")
+    if as_json:
+        _emit_summary(db, s.name)
+    click.echo(f"report written to {path}", err=as_json)

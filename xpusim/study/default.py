@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+# OPTIMIZERS are tried per hardware, in order: the first one its device accepts is used, as
+# `xpusim run` does. Devices without optimizer state (on-chip learning engines) take plain SGD
+# at SGD_LR (the methods' defaults are tuned for Adam).
+from ..api import OPTIMIZERS, SGD_LR
 from ..core.specs import read_toml
 from .spec import Study, StudyError, expand
 
@@ -18,8 +22,10 @@ from .spec import Study, StudyError, expand
 PREFERRED = {"gpu": "h100-sxm", "systolic": "tpu-v4", "analog": "pcm-hermes",
              "neuromorphic": "loihi2"}
 
-# Sized to finish well under 10 minutes on 2 cores (see docs/studies.md for the measurement).
+# Sized to finish in under 3 minutes on 2 cores (see docs/studies.md for the measurement): an
+# MLP and a small CNN, so that the comparison shows a convolutional layer on every backend.
 MODEL = "mlp:64-32-10"
+MODELS = (MODEL, "cnn:c8k3-m2-d32")
 EPOCHS = 10
 SEEDS = 3
 
@@ -39,13 +45,6 @@ def representative_specs(pm: Any) -> dict[str, str]:
         pick = PREFERRED.get(backend)
         out[backend] = pick if pick in names else names[0]
     return out
-
-
-# Optimizers tried per hardware, in order: the first one its device accepts is used. Devices
-# without optimizer state (on-chip learning engines) take plain SGD, with a learning rate for
-# SGD (the methods' defaults are tuned for Adam).
-OPTIMIZERS = ("adam", "sgd")
-SGD_LR = 0.05
 
 
 def accepted_optimizer(pm: Any, spec: str, methods: Sequence[str], model: str = MODEL,
@@ -84,16 +83,16 @@ def accepted_optimizer(pm: Any, spec: str, methods: Sequence[str], model: str = 
     return None
 
 
-def definitions(pm: Any, seeds: int = SEEDS, epochs: int = EPOCHS, model: str = MODEL,
-                hardware: Sequence[str] = (), methods: Sequence[str] = (),
-                dataset: str = "digits") -> list[dict[str, Any]]:
+def definitions(pm: Any, seeds: int = SEEDS, epochs: int = EPOCHS,
+                models: Sequence[str] = MODELS, hardware: Sequence[str] = (),
+                methods: Sequence[str] = (), dataset: str = "digits") -> list[dict[str, Any]]:
     """The study as one grid per hardware (what study TOML files would hold)."""
     hw_list = list(hardware) or list(representative_specs(pm).values())
     method_list = list(methods) or sorted(pm.methods)
     out = []
     for hw in hw_list:
-        opt = accepted_optimizer(pm, hw, method_list, model, dataset)
-        fixed: dict[str, Any] = {"model": model, "dataset": dataset, "epochs": epochs,
+        opt = accepted_optimizer(pm, hw, method_list, models[0], dataset)
+        fixed: dict[str, Any] = {"dataset": dataset, "epochs": epochs,
                                  "optimizer": opt or OPTIMIZERS[0]}
         if opt == "sgd":
             fixed["lr"] = SGD_LR
@@ -101,7 +100,8 @@ def definitions(pm: Any, seeds: int = SEEDS, epochs: int = EPOCHS, model: str = 
             "name": "compare",
             "description": "xpusim compare: each hardware class with the methods it supports",
             "fixed": fixed,
-            "axes": {"hardware": [hw], "method": method_list, "seed": list(range(seeds))},
+            "axes": {"hardware": [hw], "method": method_list, "model": list(models),
+                     "seed": list(range(seeds))},
             "options": {"skip_incompatible": True},
         })
     return out
@@ -131,7 +131,7 @@ def default_study(pm: Any = None, plugins: Sequence[str] = (), **kwargs: Any) ->
                 seen.add(r.hash)
                 runs.append(r)
     return Study(name="compare", description=parts[0].description,
-                 axes=("hardware", "method", "seed"), runs=tuple(runs),
+                 axes=("hardware", "method", "model", "seed"), runs=tuple(runs),
                  skipped=tuple(x for p in parts for x in p.skipped) + tuple(skipped_hw),
                  notes=tuple(x for p in parts for x in p.notes),
                  definition={"name": "compare", "grids": [p.definition for p in parts]},

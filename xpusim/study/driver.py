@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -81,7 +82,8 @@ def load(path: str | Path, study: str | None = None) -> Any:
 def run_study(study: Study | str | Path, db: str | Path | None = None, executor: str = "local",
               workers: int | None = None, scheduler: str | None = None,
               retry_failed: bool = False, progress: bool = True, console: Any = None,
-              runner: executors.Runner | None = None, plugins: Sequence[str] = ()) -> Outcome:
+              runner: executors.Runner | None = None, plugins: Sequence[str] = (),
+              allow_plugins: bool = False) -> Outcome:
     """Run every planned run not yet stored (and failed ones too with ``retry_failed``).
 
     Results are stored one by one as they finish; interrupting and restarting loses nothing
@@ -89,7 +91,7 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
     """
     if not isinstance(study, Study):
         path = Path(study)
-        study = load_study(path, plugins=plugins)
+        study = load_study(path, plugins=plugins, allow_plugins=allow_plugins)
         db = db or path.with_suffix(".sqlite")
     db = Path(db or f"{study.name}.sqlite")
     if scheduler and executor == "local":
@@ -130,17 +132,31 @@ def run_study(study: Study | str | Path, db: str | Path | None = None, executor:
 def writer_lock(db: Path) -> Iterator[None]:
     """One driver per database: a second one fails at once instead of duplicating work.
 
-    An advisory ``flock`` on ``DB.lock``; the OS releases it when the driver ends, even by
-    SIGKILL, so a killed study never leaves a stale lock.
+    An advisory ``flock`` on ``DB.lock`` beside the database's real file (links resolved, so
+    two names of one database share one lock); the lock file is never opened through a link.
+    The OS releases the lock when the driver ends, even by SIGKILL: no stale lock.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no lock
         yield
         return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    path = db.with_name(db.name + ".lock")
-    with open(path, "a+") as fh:
+    real = Path(db).resolve()
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XpusimError(f"{db}: cannot create its folder: {exc.strerror}") from None
+    path = real.with_name(real.name + ".lock")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise XpusimError(f"{path}: cannot open the study lock file "
+                          f"({'it is a symbolic link' if path.is_symlink() else exc.strerror})"
+                          ) from None
+    with os.fdopen(fd, "r+") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise XpusimError(f"{path}: the study lock file is not a regular file")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

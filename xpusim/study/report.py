@@ -3,11 +3,17 @@
 - ``accuracy_vs_energy``: final test accuracy vs training energy, every run and the mean per
   configuration, with the Pareto front (no other configuration is both more accurate and
   cheaper to train).
-- ``energy_breakdown``: training energy per configuration, total (log scale) and split by
-  cost component (stacked shares).
+- ``energy_breakdown``: training energy per configuration, total and dynamic (everything but
+  static power; log scale), and the dynamic part split by cost component (stacked shares).
+- ``vs_<axis>``: for every swept axis of the study (seed excepted), accuracy, training energy
+  and dynamic training energy against that axis, one line per combination of the other axes,
+  error bars over seeds.
 - ``lifetime_cost``: training + deployment + N inferences, in energy and money, vs N, with the
   break-even points where the cheapest configuration changes marked.
-- ``report.md``: the ranked table, break-even points, failed runs, and the plots.
+- ``summary.csv`` (the ranked configurations) and ``runs.csv`` (every run: hash, seed, status,
+  accuracy and costs at full precision).
+- ``report.md``: the ranked table, break-even points, rules that gave identical results,
+  failed runs, and the plots.
 """
 
 from __future__ import annotations
@@ -20,20 +26,35 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .driver import config_columns, labels, load
+from .driver import _g, config_columns, labels, load
 
 PLOTS = ("accuracy_vs_energy", "energy_breakdown", "lifetime_cost")
 COMPONENT_PREFIX = "training.energy_by_component_j."
+STATIC = COMPONENT_PREFIX + "static"
+RUN_COLUMNS = ("hash", "configuration", "config.seed", "status", "final_test_accuracy",
+               "training.energy_j", "training.money_usd", "inference_per_sample.energy_j")
+"""``runs.csv``: every run behind the report, numbers at full precision (to check a report
+against a rerun of its study)."""
+DYNAMIC = "training.dynamic_energy_j"
 
 
 def _mean(df: Any, col: str) -> Any:
     return df[col] if col in df else np.nan
 
 
+def with_dynamic(df: Any) -> Any:
+    """Add the dynamic training energy (everything but static power) as a column."""
+    if "training.energy_j" not in df:
+        return df
+    static = df[STATIC].astype(float).fillna(0.0) if STATIC in df else 0.0
+    return df.assign(**{DYNAMIC: df["training.energy_j"].astype(float) - static})
+
+
 def configurations(df: Any) -> Any:
     """One row per configuration (varying axes except seed): means over its successful runs."""
     import pandas as pd
 
+    df = with_dynamic(df)
     keys = config_columns(df)
     df = df.assign(configuration=labels(df, keys).str.replace('"', "", regex=False),
                    ok=df["status"].eq("ok"))
@@ -46,6 +67,7 @@ def configurations(df: Any) -> Any:
                "runs": len(g), "failed": int((~g["ok"]).sum())}
         for col, name in (("final_test_accuracy", "accuracy"),
                           ("training.energy_j", "train_energy_j"),
+                          (DYNAMIC, "train_dynamic_energy_j"),
                           ("training.money_usd", "train_money_usd"),
                           ("training.time_s", "train_time_s"),
                           ("deploy.energy_j", "deploy_energy_j"),
@@ -144,6 +166,20 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+LINESTYLES = ("-", "--", ":")
+MARKERS = "osD^v"
+
+
+def styles(n: int) -> list[tuple[Any, str, str]]:
+    """(colour, line style, marker) for ``n`` lines, all different: ten well-separated
+    colours, then the same colours dashed and dotted (30 combinations), then other markers."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return [(cmap(i % 10), LINESTYLES[(i // 10) % 3], MARKERS[(i // 30) % len(MARKERS)])
+            for i in range(n)]
+
+
 def _scale(ax: Any, values: Any, axis: str = "x") -> str:
     """Log scale when the values span more than a factor of 20, else linear; returns which."""
     from matplotlib.ticker import NullFormatter
@@ -159,19 +195,30 @@ def _scale(ax: Any, values: Any, axis: str = "x") -> str:
 
 def _save(fig: Any, out: Path, name: str) -> list[Path]:
     """PNG and SVG through the object API (no pyplot: the caller's backend is untouched)."""
+    import matplotlib
+
+    from ..outputs import open_output
+
     paths = []
     for ext in ("png", "svg"):
         p = out / f"{name}.{ext}"
-        fig.savefig(p, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        with open_output(p, "wb", "a report plot") as fh, \
+                matplotlib.rc_context({"svg.hashsalt": "xpusim"}):
+            fig.savefig(fh, format=ext, dpi=110 if ext == "png" else None,
+                        bbox_inches="tight", metadata=_METADATA[ext])
         paths.append(p)
     return paths
+
+
+# No dates or versions in the files: the same database gives the same bytes.
+_METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 
 
 def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
     fig = Figure(figsize=(8, 5.2))
     ax = fig.subplots()
     ok = df[df["status"].eq("ok")]
-    colors = dict(zip(conf["configuration"], _colors(len(conf))))
+    colors = {c: st[0] for c, st in zip(conf["configuration"], styles(len(conf)))}
     markers = {hw: "osD^vP*X"[i % 8]  # one marker shape per hardware
                for i, hw in enumerate(dict.fromkeys(conf["hardware"]))}
     for _, c in conf.iterrows():
@@ -201,20 +248,24 @@ def plot_accuracy_vs_energy(df: Any, conf: Any, out: Path) -> list[Path]:
 
 
 def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
+    """Total and dynamic training energy per configuration; dynamic energy by component."""
     conf = conf[np.isfinite(conf["train_energy_j"])]
-    comps = [c for c in conf.columns if c.startswith(COMPONENT_PREFIX)]
+    comps = [c for c in conf.columns if c.startswith(COMPONENT_PREFIX) and c != STATIC]
     comps = [c for c in comps if conf[c].fillna(0).sum() > 0] or comps
     h = max(2.5, 0.38 * len(conf) + 1.4)
     fig = Figure(figsize=(11, h))
     ax1, ax2 = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1, 1.4]})
     y = np.arange(len(conf))
     totals = conf["train_energy_j"].to_numpy()
-    ax1.barh(y, totals, color="0.45")
-    scale = _scale(ax1, totals)
+    dynamic = conf["train_dynamic_energy_j"].to_numpy()
+    ax1.barh(y - 0.2, totals, height=0.4, color="0.6", label="total")
+    ax1.barh(y + 0.2, dynamic, height=0.4, color="tab:blue", label="dynamic (all but static)")
+    scale = _scale(ax1, np.concatenate([totals, dynamic]))
     ax1.set_xlabel(f"training energy (J, {scale})")
     ax1.set_yticks(y, conf["configuration"], fontsize=8)
     ax1.invert_yaxis()
     ax1.grid(True, axis="x", which="both", alpha=0.25)
+    ax1.legend(fontsize=7, loc="lower right")
     left = np.zeros(len(conf))
     denom = conf[comps].fillna(0).sum(axis=1).to_numpy() if comps else np.ones(len(conf))
     denom = np.where(denom > 0, denom, 1.0)
@@ -223,10 +274,118 @@ def plot_energy_breakdown(conf: Any, out: Path) -> list[Path]:
         ax2.barh(y, share, left=left, color=color, label=col[len(COMPONENT_PREFIX):])
         left += share
     ax2.set_xlim(0, 1)
-    ax2.set_xlabel("share of training energy by component")
+    ax2.set_xlabel("share of dynamic training energy by component (static power excluded)")
     ax2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.suptitle("Training energy per configuration: total and stacked breakdown")
+    fig.suptitle("Training energy per configuration: total and dynamic, and what the dynamic "
+                 "part is spent on")
     return _save(fig, out, "energy_breakdown")
+
+
+def swept_axes(df: Any) -> list[str]:
+    """The study's axes with more than one value among its runs (seed excepted)."""
+    cols = [c for c in df.columns if c.startswith("axis.") and c != "axis.seed"]
+    return [c[5:] for c in cols if df[c].astype(object).map(repr).nunique() > 1]
+
+
+def _axis_slug(axis: str) -> str:
+    return "vs_" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in axis)
+
+
+def _numeric(values: Any) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def plot_vs_axis(df: Any, axis: str, others: Sequence[str], out: Path) -> list[Path]:
+    """Accuracy, training energy and dynamic training energy against ``axis``: one line per
+    combination of the ``others`` axes, mean ± std over seeds."""
+    ok = df[df["status"].eq("ok")].copy()
+    col = f"axis.{axis}"
+    ok = ok[ok[col].notna()]
+    xs = list(dict.fromkeys(sorted(ok[col].dropna().unique(), key=_sort_key)))
+    numeric = _numeric(xs)
+    pos = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
+    group_cols = [f"axis.{o}" for o in others]
+    if group_cols:
+        ok["_group"] = [" · ".join(f"{o}={_g(v)}" for o, v in zip(others, values))
+                        for values in ok[group_cols].itertuples(index=False)]
+    else:
+        ok["_group"] = "all runs"
+    groups = list(dict.fromkeys(ok["_group"]))
+    fig = Figure(figsize=(15, 4.4))
+    axes = fig.subplots(1, 3)
+    fig.subplots_adjust(wspace=0.35)
+    panels = (("final_test_accuracy", "final test accuracy"),
+              ("training.energy_j", "training energy (J)"),
+              (DYNAMIC, "dynamic training energy (J)"))
+    for ax, (metric, label) in zip(axes, panels):
+        for g, (color, ls, marker) in zip(groups, styles(len(groups))):
+            sub = ok[ok["_group"] == g]
+            stats = sub.groupby(col)[metric].agg(["mean", "std", "count"])
+            xs_g = [x for x in xs if x in stats.index]
+            if not xs_g:
+                continue
+            mean = stats.loc[xs_g, "mean"].astype(float).to_numpy()
+            std = stats.loc[xs_g, "std"].astype(float).fillna(0.0).to_numpy()
+            ax.errorbar([pos[x] for x in xs_g], mean, yerr=std, color=color, ls=ls,
+                        marker=marker, ms=5, capsize=3, lw=1.3, label=g)
+        if metric != "final_test_accuracy":
+            _scale(ax, ok[metric], "y")
+        if numeric:
+            _scale(ax, [pos[x] for x in xs])
+        else:
+            ax.set_xticks(list(pos.values()), [str(x) for x in xs], rotation=30, ha="right",
+                          fontsize=8)
+        ax.set_xlabel(axis)
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.25)
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    n_seeds = ok.groupby(["_group", col]).size().max() if len(ok) else 0
+    fig.suptitle(f"Against {axis}: mean ± std over seeds (up to {n_seeds} runs per point)",
+                 fontsize=11)
+    return _save(fig, out, _axis_slug(axis))
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    return (0, float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) \
+        else (1, str(v))
+
+
+def _joined(df: Any, cols: Sequence[str]) -> Any:
+    """One text key per row from ``cols`` (missing values included, as ``repr``)."""
+    if not cols:
+        return [""] * len(df)
+    return df[list(cols)].apply(lambda col: col.map(repr)).agg("|".join, axis=1)
+
+
+def identical_rules(df: Any, rtol: float = 1e-9) -> list[tuple[str, str, int]]:
+    """Pairs of methods that gave the same results on every seed they share, all else equal:
+    bit-identical accuracy after every epoch, costs equal within ``rtol`` (sums of the same
+    terms in another order). Returns (method a, method b, runs compared)."""
+    if "config.method" not in df:
+        return []
+    ok = df[df["status"].eq("ok") & df["config.method"].notna()]
+    if ok["config.method"].nunique() < 2:
+        return []
+    keys = [c for c in config_columns(ok) if c != "config.method"] + ["config.seed"]
+    keys = [k for k in keys if k in ok]
+    exact = [c for c in ("accuracy_per_epoch", "final_test_accuracy") if c in ok]
+    costs = [c for c in ("training.energy_j", "training.money_usd",
+                         "inference_per_sample.energy_j") if c in ok]
+    ok = ok.assign(_key=_joined(ok, keys), _exact=_joined(ok, exact))
+    methods = sorted(ok["config.method"].unique())
+    by_method = {m: ok[ok["config.method"] == m].set_index("_key") for m in methods}
+    out = []
+    for i, a in enumerate(methods):
+        for b in methods[i + 1:]:
+            ra, rb = by_method[a], by_method[b]
+            shared = ra.index.intersection(rb.index)
+            if not len(shared) or not (ra.loc[shared, "_exact"] == rb.loc[shared, "_exact"]).all():
+                continue
+            ca = ra.loc[shared, costs].astype(float).to_numpy()
+            cb = rb.loc[shared, costs].astype(float).to_numpy()
+            if np.allclose(ca, cb, rtol=rtol, atol=0.0):
+                out.append((a, b, len(shared)))
+    return out
 
 
 def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path], dict[str, list]]:
@@ -234,17 +393,15 @@ def plot_lifetime(conf: Any, out: Path, n_max: float = 1e12) -> tuple[list[Path]
     ns = np.logspace(0, math.log10(n_max), 200)
     fig = Figure(figsize=(12, 4.8))
     axes = fig.subplots(1, 2)
-    colors = _colors(len(conf))
-    styles = {hw: ("-", "--", ":", "-.")[i % 4]  # one line style per hardware
-              for i, hw in enumerate(dict.fromkeys(conf["hardware"]))}
+    line_styles = styles(len(conf))
     evens: dict[str, list] = {}
     for ax, kind, unit, title in ((axes[0], "energy_j", "J", "energy"),
                                   (axes[1], "money_usd", "USD", "money")):
         fixed = (conf[f"train_{kind}"] + conf[f"deploy_{kind}"]).to_numpy()
         unit_cost = conf[f"infer_{kind}"].to_numpy()
         for i, c in conf.iterrows():
-            ax.plot(ns, fixed[i] + ns * unit_cost[i], color=colors[i], lw=1.4,
-                    ls=styles[c["hardware"]], label=c["configuration"])
+            ax.plot(ns, fixed[i] + ns * unit_cost[i], color=line_styles[i][0], lw=1.4,
+                    ls=line_styles[i][1], label=c["configuration"])
         evens[title] = break_evens(fixed, unit_cost, 1.0, n_max)
         for n, a, b in evens[title]:
             v = fixed[b] + n * unit_cost[b]
@@ -285,12 +442,18 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
 
     from ..core.errors import XpusimError
 
-    out = Path(out)
+    from ..outputs import check_file, check_folder, make_folder, open_output, write_text
+
+    out = check_folder(out, "the report folder")
+    for name in ("report.md", "summary.csv", "runs.csv"):
+        if (out / name).exists() or (out / name).is_symlink():
+            check_file(out / name, "the report")
     df = load(db, study)
     if df.empty:
         raise XpusimError(f"{db}: no runs stored" + (f" for study {study!r}" if study else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "the report folder")
     conf = configurations(df)
+    df = with_dynamic(df)
     df = df.assign(configuration=labels(df, config_columns(df)).str.replace('"', "",
                                                                            regex=False))
     ok_conf = conf[np.isfinite(conf["accuracy"])]
@@ -301,8 +464,19 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
         images += plot_energy_breakdown(ok_conf, out)
         paths, evens = plot_lifetime(ok_conf, out, n_max)
         images += paths
+    axis_images: list[tuple[str, Path]] = []
+    swept = swept_axes(df) if len(ok_conf) else []
+    for axis in swept:
+        paths = plot_vs_axis(df, axis, [a for a in swept if a != axis], out)
+        axis_images.append((axis, paths[0]))
+        images += paths
+    same = identical_rules(df)
     rank = ranked(conf)
-    rank.to_csv(out / "summary.csv", index=False)
+    with open_output(out / "summary.csv", "w", "the report") as fh:
+        rank.to_csv(fh, index=False)
+    runs = df[[c for c in RUN_COLUMNS if c in df]].sort_values(["configuration", "hash"])
+    with open_output(out / "runs.csv", "w", "the report") as fh:
+        runs.to_csv(fh, index=False, float_format="%.17g")
 
     n_life = float(conf["lifetime_n"].iloc[0])
     rows = []
@@ -312,7 +486,8 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
         acc = (f"{r['accuracy']:.3f} ± {r['accuracy_std']:.3f}"
                if np.isfinite(r["accuracy"]) else "–")
         rows.append([r["rank"], r["configuration"], f"{r['runs'] - r['failed']}/{r['runs']}",
-                     acc, _fmt(r["train_energy_j"], "J"), _fmt(r["train_money_usd"], "$"),
+                     acc, _fmt(r["train_energy_j"], "J"), _fmt(r["train_dynamic_energy_j"], "J"),
+                     _fmt(r["train_money_usd"], "$"),
                      _fmt(r["infer_energy_j"], "J"), _fmt(life_e, "J"), _fmt(life_m, "$"),
                      "✓" if r["pareto"] else ""])
     names = list(ok_conf["configuration"])
@@ -332,11 +507,32 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
           f"deployment + N = {_n(n_life)} inferences. Pareto: not beaten on both accuracy and "
           "training energy by another configuration.", "",
           _md_table(["rank", "configuration", "ok runs", "accuracy", "training energy",
-                     "training cost", "inference energy / sample", "lifetime energy",
-                     "lifetime cost", "Pareto"], rows), ""]
+                     "dynamic training energy", "training cost", "inference energy / sample",
+                     "lifetime energy", "lifetime cost", "Pareto"], rows), ""]
+    if same:
+        md += ["## Rules that gave identical results", ""]
+        md += [f"- **{a}** and **{b}** gave the same accuracy after every epoch and the same "
+               f"costs on all {n} runs they share (same hardware, model and seed). On a "
+               f"network with one hidden "
+               f"layer, feedback alignment and direct feedback alignment are the same rule: "
+               f"both send the output error to the hidden layer through one fixed random "
+               f"matrix. Use a deeper model to tell them apart." if {a, b} == {"dfa", "fa"} else
+               f"- **{a}** and **{b}** gave the same accuracy after every epoch and the same "
+               f"costs on all {n} runs they share (same hardware, model and seed): on this "
+               f"model they compute the same thing." for a, b, n in same]
+        md.append("")
     if images:
         md += ["## Accuracy vs training energy", "", "![accuracy vs energy](accuracy_vs_energy.png)",
-               "", "## Training energy breakdown", "", "![energy breakdown](energy_breakdown.png)",
+               ""]
+        for axis, path in axis_images:
+            md += [f"## Against {axis}", "",
+                   f"Accuracy, training energy and dynamic training energy (static power "
+                   f"excluded) against {axis}; one line per combination of the other swept "
+                   f"axes, mean ± std over seeds.", "", f"![against {axis}]({path.name})", ""]
+        md += ["## Training energy breakdown", "",
+               "Static power is drawn whatever runs and dominates small models on large "
+               "chips; the dynamic part (all other components) is shown on its own.", "",
+               "![energy breakdown](energy_breakdown.png)",
                "", "## Lifetime cost vs N inferences", "", "![lifetime cost](lifetime_cost.png)", ""]
         for kind in ("energy", "money"):
             ev = evens.get(kind, [])
@@ -377,8 +573,8 @@ def write_report(db: str | Path, out: str | Path, study: str | None = None,
                          [[r["hash"], r["configuration"], r.get("config.seed", ""),
                            r["status"], "" if pd.isna(r["failed_step"]) else int(r["failed_step"]),
                            str(r["failure"])[:160]] for _, r in failed.iterrows()]), ""]
-    md += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in images + [out / "summary.csv"]),
+    files = [p for p in images if p.suffix == ".png"] + [out / "summary.csv", out / "runs.csv"]
+    md += ["Files: " + ", ".join(f"[{p.name}]({p.name})" for p in files)
+           + (" (each plot also as SVG)" if images else ""),
            ""]
-    report = out / "report.md"
-    report.write_text("\n".join(md))
-    return report
+    return write_text(out / "report.md", "\n".join(md), "the report")

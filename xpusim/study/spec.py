@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ TOP_KEYS = ("name", "description", "fixed", "axes", "options")
 OPTIONS = {"skip_incompatible": bool, "plugins": list, "exclude": list}
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DEFAULTS = {f.name: f.default for f in attrs.fields(RunConfig)}
+PLAN_LIMIT = 1000
+"""Grids larger than this run only when confirmed (``xpusim study run --yes``)."""
 
 
 class StudyError(XpusimError):
@@ -129,12 +132,57 @@ def read(path: str | Path) -> dict[str, Any]:
         raise StudyError(str(path), [f"cannot read: {exc}"]) from None
 
 
-def load_study(path: str | Path, pm: Any = None, plugins: Sequence[str] = ()) -> Study:
-    """Read, check and expand a study file."""
+def load_study(path: str | Path, pm: Any = None, plugins: Sequence[str] = (),
+               allow_plugins: bool = False, load_plugins: bool = True,
+               max_runs: int | None = None) -> Study:
+    """Read, check and expand a study file.
+
+    Plugins the file names under ``[options] plugins`` are code: they load only with
+    ``allow_plugins`` (``--allow-plugins``), resolved against the file's folder, after the
+    file passed every structural check, and never when ``load_plugins`` is false (dry runs).
+    """
     path = Path(path)
     raw = read(path)
     raw.setdefault("name", path.stem)
-    return expand(raw, pm=pm, where=path.name, plugins=plugins, source=str(path))
+    return expand(raw, pm=pm, where=path.name, plugins=plugins, source=str(path),
+                  allow_plugins=allow_plugins, load_plugins=load_plugins,
+                  base_dir=path.resolve().parent, max_runs=max_runs)
+
+
+def _finite(value: Any, label: str, problems: list[str]) -> bool:
+    """NaN and infinities are never a study value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{label}: expected a finite number, found {value!r}")
+        return False
+    return True
+
+
+def _study_plugins(entries: Any, base_dir: Path | None, problems: list[str]) -> list[str]:
+    """``[options] plugins``: import names as given, file paths resolved against the study
+    file's folder (checked to exist)."""
+    out: list[str] = []
+    if not isinstance(entries, list):
+        return out
+    for i, entry in enumerate(entries):
+        label = f"options.plugins[{i}]"
+        if not isinstance(entry, str) or not entry.strip():
+            problems.append(f"{label}: expected a module name or a path to a .py file, "
+                            f"found {entry!r}")
+            continue
+        if entry.endswith(".py") or "/" in entry:
+            path = Path(entry).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            if not path.is_file():
+                problems.append(f"{label}: {entry!r}: no such file (paths are relative to "
+                                f"the study file)")
+                continue
+            out.append(str(path))
+        elif not all(part.isidentifier() for part in entry.split(".")):
+            problems.append(f"{label}: {entry!r} is not a module name")
+        else:
+            out.append(entry)
+    return out
 
 
 def _check_value(key: str, value: Any, problems: list[str], where: str) -> bool:
@@ -146,7 +194,15 @@ def _check_value(key: str, value: Any, problems: list[str], where: str) -> bool:
                             if not (k is int and float in kinds))
         problems.append(f"{where}: expected {names}, found {value!r}")
         return False
-    if key == "epochs" and value < 0:
+    if not _finite(value, where, problems):
+        return False
+    if isinstance(value, str) and not value.strip():
+        problems.append(f"{where}: expected a non-empty string, found {value!r}")
+    elif key == "seed" and value < 0:
+        problems.append(f"{where}: must be >= 0, found {value!r}")
+    elif key == "momentum" and not 0 <= value < 1:
+        problems.append(f"{where}: must be in [0, 1), found {value!r}")
+    elif key == "epochs" and value < 0:
         problems.append(f"{where}: must be >= 0, found {value!r}")
     elif key in ("batch_size",) and value <= 0:
         problems.append(f"{where}: must be > 0, found {value!r}")
@@ -163,15 +219,19 @@ def _check_value(key: str, value: Any, problems: list[str], where: str) -> bool:
 
 
 def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
-           plugins: Sequence[str] = (), source: str = "") -> Study:
+           plugins: Sequence[str] = (), source: str = "", allow_plugins: bool = False,
+           load_plugins: bool = True, base_dir: Path | None = None,
+           max_runs: int | None = None) -> Study:
     """Check a study definition (the parsed TOML) and expand it into runs.
 
     Raises ``StudyError`` listing every problem found; nothing runs unless the whole file is
-    valid.
+    valid. ``plugins`` come from the caller (``--plugin``); plugins the definition names load
+    only as ``load_study`` describes. A grid of more than ``max_runs`` points is refused.
     """
     from ..core.errors import UnknownNameError
     from ..core.plugins import get_plugin_manager
-    from ..core.scheduler import check_compatible
+    from ..core.registry import DataShape
+    from ..core.scheduler import check_compatible, check_model_primitives, fit_data
 
     problems: list[str] = []
     for key in raw:
@@ -206,8 +266,7 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                             f"{'true or false' if OPTIONS[key] is bool else 'a list'}, "
                             f"found {value!r}")
     skip_incompatible = options.get("skip_incompatible") is True
-    study_plugins = tuple(plugins) + tuple(str(p) for p in options.get("plugins", [])
-                                           if isinstance(options.get("plugins"), list))
+    file_plugins = _study_plugins(options.get("plugins", []), base_dir, problems)
     excludes = options.get("exclude", []) if isinstance(options.get("exclude"), list) else []
 
     # -- fixed and axes: split into run fields, set (spec overrides) and option (method) -----
@@ -262,7 +321,7 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                         problems.append(f"{lab}: expected a number, string or boolean, "
                                         f"found {v!r}")
                         return False
-                    return True
+                    return _finite(v, lab, problems)
 
                 add_axis(label, f"{key}.{sub}", subvalues, scalar)
         elif key not in FIELDS:
@@ -289,11 +348,26 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
             if isinstance(value, (dict, list)) or value is None:
                 problems.append(f"fixed.{key}.{sub}: expected a number, string or boolean, "
                                 f"found {value!r}")
+            else:
+                _finite(value, f"fixed.{key}.{sub}", problems)
+
+    size = math.prod(len(v) for v in axes.values())
+    if max_runs is not None and size > max_runs:
+        problems.append(f"the grid has {size:,} points, more than {max_runs:,}: check the "
+                        f"axes, or pass --yes to run them all")
+    if file_plugins and not allow_plugins:
+        problems.append(f"options.plugins: this file names plugin code "
+                        f"({', '.join(file_plugins)}); plugins named in a study file load only "
+                        f"with --allow-plugins")
 
     if problems:  # structural problems first: names below would only add noise
         raise StudyError(where, problems)
 
     # -- names: specs, methods, models, data sets --------------------------------------------
+    # Plugins the file names load only now: the file is valid as data, and they were allowed.
+    study_plugins = tuple(plugins) + (tuple(file_plugins) if load_plugins else ())
+    unloaded = ("; the study's plugins are not loaded on a dry run"
+                if file_plugins and not load_plugins else "")
     pm = pm or get_plugin_manager(study_plugins)
     hardware = axes.get("hardware", [fixed_fields.get("hardware", DEFAULTS["hardware"])])
     methods = axes.get("method", [fixed_fields.get("method", DEFAULTS["method"])])
@@ -305,28 +379,25 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
         try:
             specs[hw] = pm.load_spec(hw)
         except XpusimError as exc:
-            problems.append(f"hardware {hw!r}: {exc}")
+            problems.append(f"hardware {hw!r}: {exc}{unloaded}")
     for m in methods:
         if m not in pm.methods:
-            problems.append(str(UnknownNameError("method", m, pm.methods)))
-    shapes: dict[str, Any] = {}
-    for mod in models:
-        try:
-            shapes[mod] = pm.model(mod).sizes
-        except XpusimError as exc:
-            problems.append(f"model {mod!r}: {exc}")
-    data_shapes: dict[str, tuple[int, int]] = {}
+            problems.append(str(UnknownNameError("method", m, pm.methods)) + unloaded)
+    loaded: dict[str, Any] = {}
     for ds in datasets:
         try:
-            d = pm.dataset(ds)
-            data_shapes[ds] = (d.n_features, d.n_classes)
+            loaded[ds] = pm.dataset(ds)
         except XpusimError as exc:
             problems.append(f"dataset {ds!r}: {exc}")
-    for mod, sizes in shapes.items():
-        for ds, (nf, nc) in data_shapes.items():
-            if sizes[0] != nf or sizes[-1] != nc:
-                problems.append(f"model {mod!r} takes {sizes[0]} inputs and {sizes[-1]} classes; "
-                                f"data set {ds!r} has {nf} features and {nc} classes")
+    graphs: dict[str, Any] = {}
+    for mod in models:
+        for ds, d in loaded.items():
+            try:
+                graphs[mod] = pm.model(mod, DataShape(d.sample_shape, d.n_classes, d.task))
+                fit_data(graphs[mod], d, mod, ds)
+            except XpusimError as exc:
+                problems.append(f"model {mod!r}: {exc}")
+                break
 
     # -- spec overrides: which hardware has each key ----------------------------------------
     set_keys = list(fixed_sub["set"]) + [a[4:] for a in axes if a.startswith("set.")]
@@ -347,22 +418,47 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
                          f"{', '.join(hw for hw in specs if hw not in applies[key])} "
                          f"(those run without it)")
 
+    # -- method options: which methods take each option ------------------------------------
+    option_keys = list(fixed_sub["option"]) + [a[7:] for a in axes if a.startswith("option.")]
+    takes: dict[str, set[str]] = {}
+    known_methods = [m for m in methods if m in pm.methods]
+    for key in option_keys:
+        label = f"fixed.option.{key}" if key in fixed_sub["option"] else f"axes.option.{key}"
+        declared = {m: pm.method(m).options for m in known_methods}
+        takes[key] = {m for m, opts in declared.items() if opts is None or key in opts}
+        if known_methods and not takes[key]:
+            every = sorted(set().union(*(o for o in declared.values() if o)))
+            problems.append(f"{label}: no method of this study takes this option"
+                            f"{_did_you_mean(key, every)} ("
+                            + "; ".join(f"{m}: {', '.join(sorted(o)) or 'none'}"
+                                        for m, o in declared.items()) + ")")
+        elif len(takes[key]) < len(known_methods):
+            notes.append(f"option {key}: not taken by "
+                         f"{', '.join(m for m in known_methods if m not in takes[key])} "
+                         f"(those run without it)")
+
     # -- compatibility -------------------------------------------------------------------------
-    incompatible: dict[tuple[str, str], str] = {}
+    incompatible: dict[tuple[str, str, str], str] = {}
     for hw, spec in specs.items():
         for m in methods:
             if m not in pm.methods:
                 continue
-            try:
-                check_compatible(pm.method(m), pm.backend(spec.backend), spec.name)
-            except XpusimError as exc:
-                incompatible[(hw, m)] = str(exc)
-            except Exception:  # noqa: BLE001 - an unknown backend is reported by load_spec
-                pass
+            for mod, graph in graphs.items():
+                try:
+                    check_compatible(pm.method(m), pm.backend(spec.backend), spec.name)
+                    check_model_primitives(graph, pm.backend(spec.backend), spec.name, mod)
+                    check = getattr(pm.method(m).factory, "check_model", None)
+                    if check is not None:
+                        check(graph)
+                except XpusimError as exc:
+                    incompatible[(hw, m, mod)] = str(exc)
+                except Exception:  # noqa: BLE001 - an unknown backend is reported by load_spec
+                    pass
     hint = ""
     if incompatible and not skip_incompatible:
-        problems += [f"incompatible: {why}" for why in incompatible.values()]
-        hint = (f"hint: {len(incompatible)} incompatible method x hardware pair(s); change the "
+        problems += [f"incompatible: {why}" for why in dict.fromkeys(incompatible.values())]
+        hint = (f"hint: {len(incompatible)} incompatible method x hardware x model "
+                f"combination(s); change the "
                 f"axes, or set skip_incompatible = true under [options] to skip them")
     if problems:
         raise StudyError(where, problems, hint)
@@ -385,15 +481,18 @@ def expand(raw: Mapping[str, Any], pm: Any = None, where: str = "study",
         if any(all(point.get(k) == v for k, v in ex.items()) for ex in excludes):
             skipped.append("excluded: " + ", ".join(f"{k}={v}" for k, v in point.items()))
             continue
-        if (hw, method) in incompatible:
-            skipped.append(f"incompatible: {method} on {hw}")
+        model = fields.get("model", DEFAULTS["model"])
+        if (hw, method, model) in incompatible:
+            skipped.append(f"incompatible: {method} on {hw} with {model}")
             continue
         sets = {**fixed_sub["set"], **{k[4:]: v for k, v in point.items()
                                        if k.startswith("set.")}}
         overrides = tuple(f"{k}={_literal(v)}" for k, v in sets.items()
                           if hw in applies.get(k, ()))
-        opts = {**fixed_sub["option"], **{k[7:]: v for k, v in point.items()
-                                          if k.startswith("option.")}}
+        opts = {k: v for k, v in {**fixed_sub["option"],
+                                  **{k[7:]: v for k, v in point.items()
+                                     if k.startswith("option.")}}.items()
+                if method in takes.get(k, ())}
         key = (hw, overrides)
         if key not in spec_hashes:
             try:

@@ -59,6 +59,41 @@ CREATE TABLE IF NOT EXISTS study_runs (
 """
 
 
+def _writable(path: Path) -> Path:
+    """The real file behind ``path`` for writing: an existing database may be reached through
+    a link, but none is created through one, and SQLite's side files are never links."""
+    if path.is_symlink():
+        if not path.resolve().is_file():
+            raise XpusimError(f"{path}: is a symbolic link to no existing database; xpusim "
+                              f"never creates a file through a link")
+        path = path.resolve()
+    elif path.exists() and not path.is_file():
+        raise XpusimError(f"{path}: is not a file; expected a study database")
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.is_symlink():
+            raise XpusimError(f"{side}: is a symbolic link; xpusim never writes through one")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XpusimError(f"{path}: cannot create its folder: {exc.strerror}") from None
+    return path
+
+
+def _refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
+    """A database with tables but no xpusim ``meta`` table belongs to someone else."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return
+    known = "meta" in tables and db.execute(
+        "SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is not None
+    if not known:
+        db.close()
+        raise XpusimError(f"{path}: not an xpusim study database (it holds tables "
+                          f"{', '.join(sorted(tables)[:5])}); give --db a new file or an "
+                          f"xpusim store")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -71,17 +106,19 @@ class Store:
         self.readonly = readonly
         if readonly and not self.path.exists():
             raise XpusimError(f"{self.path}: no such study database")
+        real = self.path if readonly else _writable(self.path)
         try:
             if readonly:
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                self.db = sqlite3.connect(f"file:{real}?mode=ro", uri=True)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path)
+                self.db = sqlite3.connect(real)
+                _refuse_foreign(self.db, self.path)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
                 self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                 (str(SCHEMA_VERSION),))
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('created_by', 'xpusim')")
                 self.db.commit()
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from xpusim import hookimpl
 from xpusim.core.device import Device
 from xpusim.core.errors import IncompatibleError, SpecError, XpusimError
 from xpusim.core.kernels import CostModel, KernelSet, Twin
@@ -56,7 +57,8 @@ PERIPHERY = frozenset({"elementwise", "reduce", "write"})
 #: Phases each primitive is priced in by the cost checks.
 PHASES_OF = {"mvm": ("inference", "train-forward"), "mvm_t": ("train-backward",),
              "update": ("train-update",), "elementwise": ("train-forward", "inference"),
-             "reduce": ("train-forward",), "write": ("train-update", "deploy")}
+             "reduce": ("train-forward",), "write": ("train-update", "deploy"),
+             "matmul": ("inference", "train-backward")}
 #: (m, n, k) shapes priced; odd sizes on purpose.
 SHAPES = ((1, 1, 1), (7, 13, 5), (32, 64, 64), (129, 257, 65))
 
@@ -98,14 +100,6 @@ def _plugins(pm: Plugins | None, plugins: Iterable[Any]) -> Plugins:
     return pm if pm is not None else get_plugin_manager(tuple(plugins))
 
 
-def _call_impl(impl: Any, hook: str, **kwargs: Any) -> Any:
-    try:
-        return impl.function(**{a: kwargs[a] for a in impl.argnames})
-    except Exception as exc:
-        raise ConformanceError(f"plugin {impl.plugin_name!r} raised in {hook}: "
-                               f"{type(exc).__name__}: {exc}") from exc
-
-
 class _Target:
     kind = "?"
 
@@ -122,19 +116,24 @@ class _Target:
     def __repr__(self) -> str:
         return self.name
 
-    def tiny_run(self, hardware: str, method: str, seed: int = 0) -> Any:
-        """A small digits run (cached per hardware, method and seed)."""
+    def tiny_run(self, hardware: str, method: str, seed: int = 0,
+                 config: Mapping[str, Any] | None = None) -> Any:
+        """A small digits run (cached per hardware, method and seed unless ``config`` is given,
+        which replaces ``TINY_RUN``)."""
         from xpusim.core.results import RunConfig
         from xpusim.core.scheduler import run
 
         key = (hardware, method, seed)
-        if key not in self._runs:
+        if config is not None or key not in self._runs:
             backend = self.pm.backend(self.pm.load_spec(hardware).backend)
             optimizer = "adam" if backend.optimizers is None or "adam" in backend.optimizers \
                 else sorted(backend.optimizers)[0]
-            config = RunConfig(hardware=hardware, method=method, seed=seed, optimizer=optimizer,
-                               **TINY_RUN)
-            self._runs[key] = run(config, plugins=self.pm)
+            settings = RunConfig(hardware=hardware, method=method, seed=seed,
+                                 optimizer=optimizer, **(config or TINY_RUN))
+            result = run(settings, plugins=self.pm)
+            if config is not None:
+                return result
+            self._runs[key] = result
         return self._runs[key]
 
 
@@ -149,13 +148,10 @@ class BackendUnderTest(_Target):
 
     @cached_property
     def owners(self) -> list[Any]:
-        """Hook implementations (``HookImpl``) whose register hook declares this backend."""
-        found = []
-        for impl in self.pm.pm.hook.xpusim_register_backends.get_hookimpls():
-            items = _call_impl(impl, "xpusim_register_backends") or []
-            if any(getattr(i, "name", None) == self.name for i in items):
-                found.append(impl)
-        return found
+        """The plugins (objects, usually modules) whose register hook declares this backend."""
+        return [self.pm.pm.get_plugin(supplied.plugin)
+                for supplied in self.pm.call("xpusim_register_backends")
+                if any(getattr(i, "name", None) == self.name for i in supplied)]
 
     @cached_property
     def spec_files(self) -> dict[str, Path]:
@@ -191,8 +187,8 @@ class BackendUnderTest(_Target):
     def twins(self) -> dict[str, Any]:
         """``TWINS`` of the plugin module(s) that register this backend."""
         twins: dict[str, Any] = {}
-        for impl in self.owners:
-            twins.update(getattr(impl.plugin, "TWINS", None) or {})
+        for plugin in self.owners:
+            twins.update(getattr(plugin, "TWINS", None) or {})
         return twins
 
     @cached_property
@@ -375,17 +371,14 @@ def check_hook_types(b: BackendUnderTest) -> None:
 
 
 def check_foreign_spec_ignored(b: BackendUnderTest) -> None:
-    """Kernel hooks that answer for this backend return None for another backend's spec."""
+    """Kernel hooks return None for a spec of another backend (no plugin claims it)."""
     foreign = attrs.evolve(b.spec, name="not-yours", backend=f"{b.name}-not-this-backend")
     for hook in ("xpusim_compute_kernels", "xpusim_cost_kernels"):
-        for impl in getattr(b.pm.pm.hook, hook).get_hookimpls():
-            if _call_impl(impl, hook, spec=b.spec) is None:
-                continue  # not a provider for this backend
-            got = _call_impl(impl, hook, spec=foreign)
-            if got is not None:
-                _fail(f"plugin {impl.plugin_name!r}: {hook} returned {type(got).__name__} for a "
-                      f"spec of backend {foreign.backend!r}; return None when "
-                      f"spec.backend is not yours")
+        got = b.pm.call(hook, spec=foreign)
+        if got is not None:
+            _fail(f"plugin {got.provider!r}: {hook} returned {type(got).__name__} for a "
+                  f"spec of backend {foreign.backend!r}; return None when spec.backend is "
+                  f"not yours")
 
 
 def _compare(a: Any, b: Any, twin: Twin, where: str) -> None:
@@ -480,6 +473,60 @@ def check_kernels_have_twins(b: BackendUnderTest) -> None:
         _fail(f"backend {b.name!r}: numba kernels without a Twin in TWINS: {', '.join(missing)}")
 
 
+class _KernelMarker:
+    """A plugin wrapping ``xpusim_compute_kernels``: every kernel of ``backend``'s set is
+    replaced by a copy that notes its name in ``ran`` and calls the original."""
+
+    def __init__(self, backend: str, ran: set[str]):
+        self.backend, self.ran = backend, ran
+
+    def _marked(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            self.ran.add(name)
+            return fn(*args, **kwargs)
+
+        return marked
+
+    @hookimpl(wrapper=True)
+    def xpusim_compute_kernels(self, spec: Spec) -> Any:
+        base = yield
+        if base is None or spec.backend != self.backend:
+            return base
+        return base.replace(**{n: self._marked(n, base[n]) for n in base.names})
+
+
+def check_registered_kernels_run(b: BackendUnderTest) -> None:
+    """Every compute kernel the backend registers is what runs: each is replaced by a marked
+    copy (through a hook wrapper, as an override plugin would) and a one-epoch tiny run must
+    call it, on at least one shipped spec whose kernel set holds it."""
+    if b.method is None:
+        raise CheckSkipped(f"no registered method runs on backend {b.name!r}")
+    holders = {name: b.pm.compute_kernels(b.pm.load_spec(name)).names for name in b.spec_files}
+    ran: set[str] = set()
+    tried = []
+    for spec_name, names in holders.items():
+        if set(names) <= ran:
+            continue
+        marker = _KernelMarker(b.name, ran)
+        b.pm.pm.register(marker, name=f"xpusim.testing marker for {b.name}")
+        try:
+            config = {**TINY_RUN, "epochs": 1}
+            r = b.tiny_run(spec_name, b.method, config=config)
+        finally:
+            b.pm.pm.unregister(marker)
+        tried.append(spec_name)
+        if r.status != "ok":
+            _fail(f"backend {b.name!r}: a tiny run on {spec_name!r} with its kernels wrapped "
+                  f"failed: {r.failure}")
+    never = sorted({n for names in holders.values() for n in names} - ran)
+    if never:
+        _fail(f"backend {b.name!r}: registered compute kernel(s) {', '.join(never)} never ran "
+              f"in a one-epoch run of {TINY_RUN['model']} ({b.method}) on "
+              f"{', '.join(tried)}: the device computes around them, so a plugin replacing "
+              f"them changes nothing. Call them, or leave them out of the set for specs "
+              f"that do not use them")
+
+
 def check_cost_valid(b: BackendUnderTest) -> None:
     """Every primitive the backend offers prices finite and >= 0; an empty trace costs zero."""
     for prim in b.priced_primitives:
@@ -515,14 +562,20 @@ def _labels(b: BackendUnderTest, ledger: Any) -> list[str]:
 
 
 def check_cost_linear_in_count(b: BackendUnderTest) -> None:
-    """A row with ``count = 5`` costs exactly five times the same row with ``count = 1``."""
+    """A row with ``count = 5`` costs exactly five times the same row with ``count = 1``
+    (``matmul``: the products of one batched call, so cost may be affine in count: a fixed
+    part, such as one kernel launch, plus the same cost per product)."""
     for prim in b.priced_primitives:
         phase = PHASES_OF[prim][0]
-        one, five = Trace(), Trace()
+        one, two, five = Trace(), Trace(), Trace()
         b.row(one, prim, phase, SHAPES[2], count=1)
+        b.row(two, prim, phase, SHAPES[2], count=2)
         b.row(five, prim, phase, SHAPES[2], count=5)
         l1, l5 = b.priced(one), b.priced(five)
         a, c = 5 * _totals(l1), _totals(l5)
+        if prim == "matmul":  # affine: c5 - c1 = 4 (c2 - c1)
+            t1, t2 = _totals(l1), _totals(b.priced(two))
+            a, c = 4 * (t2 - t1), c - t1
         if not np.allclose(a, c, rtol=COST_RTOL, atol=0):
             bad = [f"{n}: 5 x {x / 5:g} != {y:g}" for n, x, y in zip(_labels(b, l1), a, c)
                    if not math.isclose(x, y, rel_tol=COST_RTOL)]
@@ -676,7 +729,7 @@ def check_capabilities(b: BackendUnderTest) -> None:
 BACKEND_CHECKS: tuple[Callable[[BackendUnderTest], None], ...] = (
     check_registration, check_params_documented, check_specs_load, check_bad_spec_rejected,
     check_hook_types, check_capabilities, check_foreign_spec_ignored, check_twins_match,
-    check_kernels_have_twins,
+    check_kernels_have_twins, check_registered_kernels_run,
     check_cost_valid, check_cost_linear_in_count, check_cost_grows_with_size,
     check_cost_additive, check_undeclared_primitives_refused, check_seed_determinism,
     check_tiny_run_learns,

@@ -69,73 +69,54 @@ def tiny_run(xpusim_pm: Plugins) -> Callable[..., Any]:
 
 @attrs.define
 class HookCall:
-    """One call of one plugin's hook implementation."""
+    """One call of one hook through pluggy, as ``add_hookcall_monitoring`` reports it."""
 
     hook: str
-    plugin: str
+    plugins: tuple[str, ...]  # the implementations pluggy had, in call order
     kwargs: dict[str, Any]
     result: Any = None
     error: BaseException | None = None
 
 
 class HookRecorder:
-    """Records every hook implementation call made through a ``Plugins`` facade.
+    """Records every hook call made through a manager (pytester's ``HookRecorder``).
 
-    The facade calls implementations one by one (to name a plugin that raises), so the
-    recorder wraps each ``HookImpl.function``, and also installs pluggy's
-    ``add_hookcall_monitoring`` for hooks called directly through ``pm.hook``.
+    Built on pluggy's ``add_hookcall_monitoring``: nothing is patched, and calls made through
+    the ``Plugins`` facade and directly through ``pm.hook`` are seen alike. ``plugins`` lists
+    the implementations of each call in pluggy's order; a ``firstresult`` hook stops at the
+    first that returns a result (its kernel set or cost model names it as ``provider``).
     """
 
     def __init__(self, plugins: Plugins):
         self.plugins = plugins
-        self.calls: list[HookCall] = []       # one per implementation call
-        self.hook_calls: list[HookCall] = []  # one per direct pm.hook.<name>(...) call
-        self._patched: list[tuple[Any, Callable[..., Any]]] = []
-        for hook_name in dir(plugins.pm.hook):
-            if not hook_name.startswith("xpusim_"):
-                continue
-            for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
-                self._patched.append((impl, impl.function))
-                impl.function = self._wrap(hook_name, impl.plugin_name, impl.function)
+        self.calls: list[HookCall] = []
+        self._open: list[HookCall] = []  # calls in progress (a hook may call another)
         self._undo = plugins.pm.add_hookcall_monitoring(self._before, self._after)
 
-    def _wrap(self, hook: str, plugin: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def recorded(**kwargs: Any) -> Any:
-            call = HookCall(hook, plugin, kwargs)
-            self.calls.append(call)
-            try:
-                call.result = fn(**kwargs)
-            except BaseException as exc:
-                call.error = exc
-                raise
-            return call.result
-
-        return recorded
-
     def _before(self, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
-        # a direct ``pm.hook.x(...)`` call; the wrappers record each implementation it runs
-        self.hook_calls.append(HookCall(hook_name, "(all)", dict(kwargs)))
+        call = HookCall(hook_name, tuple(i.plugin_name for i in reversed(hook_impls)),
+                        dict(kwargs))
+        self.calls.append(call)
+        self._open.append(call)
 
     def _after(self, outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
-        call = self.hook_calls[-1]
-        try:
+        call = self._open.pop()
+        if outcome.exception is not None:
+            call.error = outcome.exception
+        else:
             call.result = outcome.get_result()
-        except BaseException as exc:  # noqa: BLE001 - recorded, re-raised by pluggy
-            call.error = exc
 
     def getcalls(self, hook: str, plugin: str | None = None) -> list[HookCall]:
-        """Calls of ``hook`` (optionally by one plugin), in call order."""
-        return [c for c in self.calls if c.hook == hook and (plugin is None or c.plugin == plugin)]
+        """Calls of ``hook`` (optionally only those ``plugin`` implements), in call order."""
+        return [c for c in self.calls
+                if c.hook == hook and (plugin is None or plugin in c.plugins)]
 
     def assert_called(self, hook: str, plugin: str | None = None) -> list[HookCall]:
         calls = self.getcalls(hook, plugin)
-        assert calls, f"{hook} was not called" + (f" on plugin {plugin!r}" if plugin else "")
+        assert calls, f"{hook} was not called" + (f" with plugin {plugin!r}" if plugin else "")
         return calls
 
     def finish_recording(self) -> None:
-        for impl, fn in self._patched:
-            impl.function = fn
-        self._patched.clear()
         self._undo()
 
 

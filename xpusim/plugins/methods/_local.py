@@ -2,19 +2,18 @@
 
 Not a plugin (underscore module). Everything here goes through device primitives: fixed random
 feedback matrices live *on the device* as extra, never-updated layers (ids from
-``FEEDBACK_BASE`` up) and are read with ``mvm`` in phase ``train-backward``, so no rule here
-needs ``mvm_t`` of trained weights.
+``network.FEEDBACK_BASE`` up) and are read with ``mvm`` in phase ``train-backward``, so no rule
+here needs ``mvm_t`` of trained weights.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from xpusim.core.models import activate, cross_entropy, softmax
+from xpusim.core.errors import XpusimError
+from xpusim.core.layers import activate
+from xpusim.core.loss import softmax_error
 from xpusim.core.optim import SGD
-
-#: Layer ids of fixed (non-trained) feedback matrices start here: 1000 + trained layer index.
-FEEDBACK_BASE = 1000
 
 
 def place_feedback(device, layer_id: int, shape: tuple[int, int], rng: np.random.Generator,
@@ -25,43 +24,6 @@ def place_feedback(device, layer_id: int, shape: tuple[int, int], rng: np.random
     std = float(scale) if scale is not None else 1.0 / np.sqrt(k)
     b = (rng.standard_normal((k, n)) * std).astype(np.float32)
     device.place(layer_id, b, None)
-
-
-def derivative_from_output(activation: str, h: np.ndarray) -> np.ndarray:
-    """f'(z) computed from the activation h = f(z) alone (relu, tanh, sigmoid), so a rule needs
-    to keep only each layer's output, not its pre-activation as well."""
-    if activation == "relu":
-        return (h > 0).astype(h.dtype)
-    if activation == "tanh":
-        return 1.0 - h * h
-    return h * (1.0 - h)
-
-
-def forward_outputs(method, x: np.ndarray, phase: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Forward pass through the trained layers keeping only each layer's *input* (x, h1, ...):
-    returns (output scores, inputs). Records the activation-function periphery work."""
-    device, model = method.device, method.model
-    h, inputs = x, []
-    last = model.n_layers - 1
-    for layer in range(model.n_layers):
-        inputs.append(h)
-        z = device.mvm(layer, h, phase)
-        if layer < last:
-            h = activate(model.activation, z)
-            device.record_elementwise(phase, layer, z.size, 2, 1)
-        else:
-            h = z
-    return h, inputs
-
-
-def softmax_error(device, layer: int, scores: np.ndarray,
-                  onehot: np.ndarray) -> tuple[np.ndarray, float]:
-    """Output error e = (softmax(scores) - target) / batch and the cross-entropy loss (nats),
-    recorded as digital periphery work of ``layer``."""
-    probs = softmax(scores)
-    loss = cross_entropy(probs, onehot)
-    device.record_elementwise("train-forward", layer, probs.size, 3, 6)
-    return (probs - onehot) / len(onehot), loss
 
 
 def check_options(method, allowed: tuple[str, ...]) -> None:
@@ -95,22 +57,33 @@ def option(hyper: dict, name: str, default, kind=float):
         raise XpusimError(f"option {name!r}: expected {kind.__name__}, got {value!r}") from None
 
 
+HEBBIAN_LAYERS = ("dense", "conv2d", "activation", "pool", "global-avg-pool", "flatten")
+"""Layer kinds a Hebbian network may hold: products of one input with one weight matrix
+(learned patch-wise for convolutions, Grinberg et al. 2019) and weight-free reshaping."""
+
+
 class HebbianReadout:
     """Mixin for unsupervised Hebbian hidden layers followed by a supervised delta-rule readout.
 
-    Hidden layers (no bias) learn with ``hebbian_update`` on their own input and output; the last
-    layer is a softmax readout trained with the delta rule (ΔW ∝ hᵀ(t - p): the error is the
-    readout unit's own, so the rule is local). Both learn on every batch; option
-    ``hidden_batches`` (int) freezes the hidden layers after that many batches. Only one layer's
-    input and output are held at a time (layers are updated as the pass goes), so the peak
-    activation memory is one layer pair, not the whole network.
+    Every weight matrix but the output layer's (dense or conv, no bias) learns with
+    ``hebbian_update`` on the rows it multiplies (a conv layer's patches: each output position
+    is a sample of its local rule, Grinberg, Hopfield & Krotov, "Local Unsupervised Learning
+    for Image Analysis", 2019) and its own outputs; the output layer is a softmax readout
+    trained with the delta rule (ΔW ∝ hᵀ(t - p): the error is the readout unit's own, so the
+    rule is local). Both learn on every batch; option ``hidden_batches`` (int) freezes the
+    hidden layers after that many batches. Only one layer's input and output are held at a
+    time (layers learn as the pass goes), so the peak activation memory is one layer pair.
 
     Subclasses set ``hidden_default_lr`` and implement ``hebbian_update(layer, x, z)`` and
-    ``hidden_activation(z)`` (the representation the readout sees).
+    ``hidden_activation(z)`` (the representation the next layer sees).
     """
 
     hidden_default_lr = 1e-3
     init_std: float | None = None  # None: 1/sqrt(fan-in), columns of norm ~1
+    unsupported = {kind: "Hebbian rules learn a layer from its own input and output; only dense "
+                         "and conv layers (and weight-free reshaping between them) have that"
+                   for kind in ("attention", "embedding", "layernorm", "batchnorm", "add",
+                                "positions", "tokens", "softmax", "swiglu")}
 
     def hebbian_step(self, layer: int, pre: np.ndarray, post: np.ndarray,
                      decay: np.ndarray) -> None:
@@ -132,64 +105,80 @@ class HebbianReadout:
         self.hidden_lr = option(self.hyper, "hidden_lr", self.hidden_default_lr)
         self.hidden_batches = option(self.hyper, "hidden_batches", None, int)
         self.batches_seen = 0
+        self._learning = False
         self.init_std = option(self.hyper, "init_std", self.init_std)
         self._plain = SGD(0.0)
 
     def initialize(self) -> None:
-        """Hidden layers: normal entries of std ``init_std`` (default 1/sqrt(fan-in)), no bias;
-        readout: Glorot-normal with a zero bias."""
+        """Hidden matrices: normal entries of std ``init_std`` (default 1/sqrt(fan-in)), no
+        bias; readout: Glorot-normal with a zero bias."""
+        self.check_model(self.model)
+        self.readout = self.model.nodes[-1]
+        if self.readout.layer.kind != "dense":
+            raise XpusimError(f"method {self.name!r}: the model's last layer must be a dense "
+                              f"readout (it is a {self.readout.layer.kind} layer)")
+        self.hidden = {n.name: i for i, n in enumerate(self.model.weighted)
+                       if n is not self.readout}
+        consumers = self.model.consumers
+        self.after_hidden = {c for name in self.hidden for c in consumers[name]}
         self._setup_hebbian()
-        shapes = self.model.layer_shapes()
-        for layer, (k, n) in enumerate(shapes[:-1]):
-            std = self.init_std if self.init_std is not None else 1.0 / np.sqrt(k)
-            w = self.rng.standard_normal((k, n)).astype(np.float32) * np.float32(std)
-            self.device.place(layer, w, None)
-        k, n = shapes[-1]
-        w = self.rng.standard_normal((k, n)).astype(np.float32) * np.float32(np.sqrt(2.0 / (k + n)))
-        self.device.place(len(shapes) - 1, w, np.zeros(n, dtype=np.float32))
+        self.net.initialize(self.rng, rule=self)
+
+    @property
+    def hidden_widths(self) -> list[int]:
+        return [self.net.matrix_shape(n, 0)[1] for n in self.model.weighted
+                if n.name in self.hidden]
+
+    def init(self, net, node, slot, matrix, rng):
+        k, n = matrix.fan_in, matrix.fan_out
+        if node is self.readout:
+            w = rng.standard_normal((k, n)).astype(np.float32) * np.float32(np.sqrt(2.0 / (k + n)))
+            return w, np.zeros(n, dtype=np.float32)
+        std = self.init_std if self.init_std is not None else 1.0 / np.sqrt(k)
+        return rng.standard_normal((k, n)).astype(np.float32) * np.float32(std), None
 
     def hidden_activation(self, z: np.ndarray) -> np.ndarray:
-        return activate(self.model.activation, z)
+        return activate(self.act_kind, z)
 
-    #: Hidden layers from this index on see their input scaled to unit length (a periphery
-    #: norm), which bounds the Hebbian step (η·y² stays small however wide the layer below).
+    #: Hidden layers from this index on see their input rows scaled to unit length (a
+    #: periphery norm), which bounds the Hebbian step (η·y² stays small however wide the
+    #: layer below).
     normalize_from = 1
-
-    def layer_input(self, layer: int, h: np.ndarray, phase: str) -> np.ndarray:
-        if layer < self.normalize_from:
-            return h
-        self.device.record_elementwise(phase, layer, h.size, 2, 3)
-        return h / (np.linalg.norm(h, axis=1, keepdims=True) + np.float32(1e-6))
-
-    def forward(self, x: np.ndarray, phase: str = "inference", keep: bool = False):
-        h = x
-        last = self.model.n_layers - 1
-        for layer in range(last):
-            h = self.layer_input(layer, h, phase)
-            z = self.device.mvm(layer, h, phase)
-            h = self.hidden_activation(z)
-            self.device.record_elementwise(phase, layer, z.size, 2, self.activation_ops)
-        return self.device.mvm(last, h, phase), [], []
-
     activation_ops = 1
+    act_kind = "relu"
 
-    def train_batch(self, x: np.ndarray, onehot: np.ndarray) -> float:
-        learn_hidden = self.hidden_batches is None or self.batches_seen < self.hidden_batches
+    # -- network hooks -----------------------------------------------------------------------
+
+    def transform(self, net, node, slot, rows, phase):
+        index = self.hidden.get(node.name)
+        if index is None or index < self.normalize_from:
+            return rows
+        self.device.record_elementwise(phase, net.ids[(node.name, slot)], rows.size, 2, 3)
+        return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + np.float32(1e-6))
+
+    def observe(self, net, node, slot, rows, z, phase):
+        if phase != "train-forward" or node.name not in self.hidden:
+            return
+        self.hold_activations(rows, z)
+        if self._learning:
+            self.hebbian_update(net.ids[(node.name, slot)], rows, z)
+
+    def activation(self, net, node, kind, z):
+        if node.name not in self.after_hidden:
+            return None
+        self.act_kind = kind
+        return self.hidden_activation(z), self.activation_ops
+
+    # -- training ----------------------------------------------------------------------------
+
+    def train_batch(self, x: np.ndarray, targets: np.ndarray) -> float:
+        self._learning = self.hidden_batches is None or self.batches_seen < self.hidden_batches
         self.batches_seen += 1
-        h = x
-        last = self.model.n_layers - 1
-        for layer in range(last):
-            h = self.layer_input(layer, h, "train-forward")
-            z = self.device.mvm(layer, h, "train-forward")
-            self.hold_activations(h, z)
-            if learn_hidden:
-                self.hebbian_update(layer, h, z)
-            h = self.hidden_activation(z)
-            self.device.record_elementwise("train-forward", layer, z.size, 2, self.activation_ops)
-        scores = self.device.mvm(last, h, "train-forward")
+        scores, tape = self.forward(x, "train-forward", keep=True)
+        h = self.readout.layer.rows(tape.cache(self.readout.name))
         self.hold_activations(h, scores)
-        e, loss = softmax_error(self.device, last, scores, onehot)
-        self.device.update(last, h, -e, self.lr)
+        e, loss = softmax_error(self.device, self.output_layer, scores, targets)
+        self.device.update(self.net.ids[(self.readout.name, 0)], h, -e, self.lr)
         return loss
 
     def hebbian_update(self, layer: int, x: np.ndarray, z: np.ndarray) -> None:

@@ -4,12 +4,14 @@ support error backpropagation for deep learning", Nat. Commun. 7:13276, 2016).
 Errors travel back layer by layer as in backprop, but through fixed random matrices Bₗ
 (shaped like Wₗᵀ) instead of the transposed forward weights:
 δₗ₋₁ = (δₗ · Bₗ) ⊙ f'(zₗ₋₁), ΔWₗ ∝ -hₗ₋₁ᵀ δₗ. The Bₗ live on the device as extra non-trained
-layers (ids 1000 + l) read with ``mvm`` in phase ``train-backward``, so the rule needs only
-``mvm`` and ``update``: no transposed read of trained weights (it runs on chips without one).
+layers (ids 1000 + the matrix's id) read with ``mvm`` in phase ``train-backward``, so the rule
+needs only ``mvm`` and ``update``: no transposed read of trained weights (it runs on chips
+without one). Every layer type works: a convolution's error crosses its B as patches and is
+folded back (col2im), attention's projections each have their own B and the products of two
+activations stay exact; weight-free layers (pooling, norms) pass errors as in backprop.
 
 State: the trained weights and biases (on the device), the fixed feedback matrices (on the
-device), and between the forward pass and the updates each layer's input hₗ only (f' is
-computed from the layer's output, so pre-activations are not kept).
+device), and between the passes what each layer's backward needs (its input, its output).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 
 from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod
+from xpusim.core.loss import softmax_error
+from xpusim.core.network import FEEDBACK_BASE, Network
 
-from ._local import (FEEDBACK_BASE, check_options, derivative_from_output,
-                     forward_outputs, option, place_feedback, softmax_error)
+from ._local import check_options, option, place_feedback
 
 REFERENCE = ("Lillicrap, Cownden, Tweed & Akerman, Random synaptic feedback weights support "
              "error backpropagation for deep learning, Nat. Commun. 7:13276 (2016)")
@@ -34,9 +37,9 @@ class FeedbackAlignment(TrainingMethod):
 
     name = "fa"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; fixed feedback B_l on the device (layers 1000 + l); between "
-             "the passes: each layer's input")
+             "the passes: each layer's input and activation output")
     default_lr = 1e-3  # Adam (RunConfig's default optimizer)
     sgd_lr = 0.3  # --optimizer sgd (on-chip learning engines); momentum: x (1 - mu)
 
@@ -44,28 +47,35 @@ class FeedbackAlignment(TrainingMethod):
         check_options(self, ("feedback_scale",))
         super().initialize()
         scale = option(self.hyper, "feedback_scale", None)
-        for layer, (k, n) in enumerate(self.model.layer_shapes()):
-            if layer > 0:  # B_l maps layer l's error (n) back to its input (k)
-                place_feedback(self.device, FEEDBACK_BASE + layer, (n, k), self.rng, scale)
+        self.feedback: dict[int, int] = {}
+        for node, slot, m in self.model.matrices():
+            if not self._crosses(node):
+                continue
+            layer = self.net.ids[(node.name, slot)]
+            # B maps the matrix's output error (fan_out) back to its input (fan_in)
+            place_feedback(self.device, FEEDBACK_BASE + layer, (m.fan_out, m.fan_in), self.rng,
+                           scale)
+            self.feedback[layer] = FEEDBACK_BASE + layer
 
-    def train_batch(self, x: np.ndarray, onehot: np.ndarray) -> float:
-        scores, inputs = forward_outputs(self, x, "train-forward")
-        self.hold_activations(*inputs)
-        last = self.model.n_layers - 1
-        delta, loss = softmax_error(self.device, last, scores, onehot)
-        for layer in reversed(range(self.model.n_layers)):
-            if layer > 0:
-                back = self.device.mvm(FEEDBACK_BASE + layer, delta, "train-backward")
-                h = inputs[layer]
-                grad_z = back * derivative_from_output(self.model.activation, h)
-                self.device.record_elementwise("train-backward", layer - 1, h.size, 3, 2)
-            self.device.update(layer, inputs[layer], -delta, self.lr)
-            if layer > 0:
-                delta = grad_z
+    def _crosses(self, node) -> bool:
+        """Whether an error crosses this node's matrices: always inside multi-matrix layers,
+        else when the layer's input needs one."""
+        return len(node.layer.matrices(self.model.input_shapes(node))) > 1 or \
+            any(self.net.needs[node.name])
+
+    def propagate(self, net: Network, layer_id: int, e: np.ndarray) -> np.ndarray:
+        return self.device.mvm(self.feedback[layer_id], e, "train-backward")
+
+    def train_batch(self, x: np.ndarray, targets: np.ndarray) -> float:
+        scores, tape = self.forward(x, "train-forward", keep=True)
+        self.hold_activations(*tape.held_arrays())
+        e, loss = softmax_error(self.device, self.output_layer, scores, targets)
+        self.net.backward(tape, e, self)
         return loss
 
 
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("fa", FeedbackAlignment, FeedbackAlignment.needs,
-                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})")]
+                       f"feedback alignment: errors through fixed random matrices ({REFERENCE})",
+                       options=("feedback_scale",))]

@@ -30,9 +30,10 @@ import numpy as np
 
 from xpusim import hookimpl
 from xpusim.core import MethodInfo, TrainingMethod, XpusimError
-from xpusim.core.models import activate, activation_grad
+from xpusim.core.layers import activate, derivative
+from xpusim.core.loss import softmax_error
 
-from ._local import check_options, option, softmax_error
+from ._local import check_options, option
 
 REFERENCE = ("Hinton, The Forward-Forward Algorithm: Some Preliminary Investigations, "
              "arXiv:2212.13345 (2022)")
@@ -53,21 +54,34 @@ class ForwardForward(TrainingMethod):
     """Options: ``threshold`` (θ, default 0.5), ``predict`` (``goodness`` | ``softmax``),
     ``label_features`` (comma-separated input indices for the label), ``hidden_lr`` (0.1)."""
 
+    OPTIONS = ("threshold", "predict", "label_features", "hidden_lr")
+
     name = "forward-forward"
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    unsupported = {kind: "forward-forward is defined for a chain of dense layers (Hinton 2022): "
+                         "each layer's goodness is the sum of squares of its whole output"
+                   for kind in ("conv2d", "pool", "global-avg-pool", "add", "layernorm",
+                                "batchnorm", "embedding", "positions", "attention", "tokens",
+                                "softmax", "swiglu")}
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("weights and biases; one layer's input and output at a time (positive, then "
              "negative pass)")
     default_lr = 3e-3  # Adam (softmax readout)
     sgd_lr = 0.3  # softmax readout with sgd (hidden_lr 0.1 suits both optimizers)
 
     def initialize(self) -> None:
-        check_options(self, ("threshold", "predict", "label_features", "hidden_lr"))
+        check_options(self, self.OPTIONS)
+        try:
+            self.sizes, self.act = self.model.dense_chain()
+        except XpusimError as exc:
+            raise XpusimError(f"method 'forward-forward' is defined for multilayer perceptrons "
+                              f"(dense layers and one activation): {exc} of model "
+                              f"{self.model.name!r}") from None
         super().initialize()
-        m = self.model
-        if m.n_layers < 2:
-            raise XpusimError(f"forward-forward: needs at least one hidden layer (got {m.name})")
-        classes, features = m.sizes[-1], m.sizes[0]
+        if len(self.sizes) < 3:
+            raise XpusimError(f"forward-forward: needs at least one hidden layer (got "
+                              f"{self.model.name})")
+        classes, features = self.sizes[-1], self.sizes[0]
         self.threshold = option(self.hyper, "threshold", 0.5)
         mu = float(getattr(self.device.optimizer, "momentum", 0.0))  # heavy ball: x 1/(1 - mu)
         self.hidden_lr = option(self.hyper, "hidden_lr", 0.1 * (1.0 - mu))
@@ -100,7 +114,7 @@ class ForwardForward(TrainingMethod):
     def _with_label(self, x: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """x with the label one-hot (or the neutral 1/classes when ``labels`` is None)."""
         x = np.array(x, dtype=np.float32, copy=True)
-        classes = self.model.sizes[-1]
+        classes = self.sizes[-1]
         if labels is None:
             x[:, self.label_idx] = 1.0 / classes
         else:
@@ -114,10 +128,10 @@ class ForwardForward(TrainingMethod):
     def _hidden(self, x: np.ndarray, phase: str):
         """Yield (layer, normalised input, pre-activation, activity) through the hidden layers."""
         h = x
-        for layer in range(self.model.n_layers - 1):
+        for layer in range(len(self.sizes) - 2):
             inp = self._normalise(h, phase, layer)
             z = self.device.mvm(layer, inp, phase)
-            h = activate(self.model.activation, z)
+            h = activate(self.act, z)
             self.device.record_elementwise(phase, layer, z.size, 2, 1)
             yield layer, inp, z, h
 
@@ -135,16 +149,16 @@ class ForwardForward(TrainingMethod):
             # not underflow low-precision formats (fp8: it did, and nothing learned); with Adam
             # a constant scale leaves the steps unchanged.
             dg = (-sign * _sigmoid(margin))[:, None]
-            dz = dg * h * activation_grad(self.model.activation, z, h)
+            dz = dg * h * derivative(self.act, z, h)
             self.device.record_elementwise("train-backward", layer, z.size, 4, 6)
             self.device.update(layer, inp, -dz.astype(np.float32), self.hidden_lr)
         return total
 
     # -- the method -------------------------------------------------------------------------
 
-    def train_batch(self, x: np.ndarray, onehot: np.ndarray) -> float:
-        labels = np.argmax(onehot, axis=1)
-        classes = onehot.shape[1]
+    def train_batch(self, x: np.ndarray, targets: np.ndarray) -> float:
+        labels = targets
+        classes = self.sizes[-1]
         wrong = (labels + self.rng.integers(1, classes, size=len(labels))) % classes
         loss = self._ff_pass(self._with_label(x, labels), positive=True)
         loss += self._ff_pass(self._with_label(x, wrong), positive=False)
@@ -153,31 +167,31 @@ class ForwardForward(TrainingMethod):
         # readout: delta rule on the neutral-label activity of the last hidden layer
         for _, _, _, h in self._hidden(self._with_label(x, None), "train-forward"):
             pass
-        last = self.model.n_layers - 1
+        last = len(self.sizes) - 2
         r = self._normalise(h, "train-forward", last)
         scores = self.device.mvm(last, r, "train-forward")
         self.hold_activations(r, scores)
-        e, _ = softmax_error(self.device, last, scores, onehot)
+        e, _ = softmax_error(self.device, last, scores, targets)
         self.device.update(last, r, -e, self.lr)
         return loss
 
     def forward(self, x: np.ndarray, phase: str = "inference", keep: bool = False):
         if self.mode == "goodness":
-            classes = self.model.sizes[-1]
+            classes = self.sizes[-1]
             scores = np.zeros((len(x), classes), dtype=np.float32)
             for c in range(classes):
                 xc = self._with_label(x, np.full(len(x), c))
                 for _, _, _, h in self._hidden(xc, phase):
                     scores[:, c] += np.mean(h * h, axis=1)
-            return scores, [], []
+            return scores, None
         for _, _, _, h in self._hidden(self._with_label(x, None), phase):
             pass
-        last = self.model.n_layers - 1
-        return self.device.mvm(last, self._normalise(h, phase, last), phase), [], []
+        last = len(self.sizes) - 2
+        return self.device.mvm(last, self._normalise(h, phase, last), phase), None
 
 
 @hookimpl
 def xpusim_register_methods():
     return [MethodInfo("forward-forward", ForwardForward, ForwardForward.needs,
                        f"forward-forward: layer-local goodness on positive/negative data + "
-                       f"softmax readout ({REFERENCE})")]
+                       f"softmax readout ({REFERENCE})", options=ForwardForward.OPTIONS)]

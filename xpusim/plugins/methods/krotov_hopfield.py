@@ -41,7 +41,7 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
     name = "krotov-hopfield"
     OPTIONS = ("delta", "k", "n", "p", "hidden_lr", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
@@ -63,8 +63,8 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
             raise XpusimError(f"krotov-hopfield: option p={p:g} is not supported: only the "
                               f"Lebesgue norm p=2 is a plain product with the stored weights "
                               f"(other p need |W|^(p-1)·sign(W), which no device primitive gives)")
-        width = min(n for _, n in self.model.layer_shapes()[:-1]) if self.model.n_layers > 1 else 0
-        if self.model.n_layers < 2 or not 2 <= self.k <= width:
+        width = min(self.hidden_widths, default=0)
+        if not self.hidden_widths or not 2 <= self.k <= width:
             raise XpusimError(f"krotov-hopfield: needs a hidden layer and 2 <= k <= its width "
                               f"(got k={self.k}, model {self.model.name})")
 
@@ -87,4 +87,4 @@ class KrotovHopfield(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("krotov-hopfield", KrotovHopfield, KrotovHopfield.needs,
                        f"competing hidden units (Hebbian/anti-Hebbian ranking) + delta-rule "
-                       f"readout ({REFERENCE})")]
+                       f"readout ({REFERENCE})", options=KrotovHopfield.OPTIONS)]

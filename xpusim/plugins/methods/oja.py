@@ -38,7 +38,7 @@ class Oja(HebbianReadout, TrainingMethod):
     name = "oja"
     OPTIONS = ("hidden_lr", "winners", "init_std", "hidden_batches")
     needs = frozenset({"mvm", "update"})
-    #: What the rule keeps (declared, as the issue asks; peak activations are measured).
+    #: What the rule keeps (declared; peak activations are measured).
     state = ("hidden weights (no bias), readout weights and bias; one layer's input and output "
              "at a time; a batch counter")
     default_lr = 1e-2  # readout, with Adam
@@ -49,7 +49,7 @@ class Oja(HebbianReadout, TrainingMethod):
     def _setup_hebbian(self) -> None:
         super()._setup_hebbian()
         self.winners = option(self.hyper, "winners", 5, int)
-        width = min((n for _, n in self.model.layer_shapes()[:-1]), default=0)
+        width = min(self.hidden_widths, default=0)
         if not 0 <= self.winners <= width:
             raise XpusimError(f"oja: option winners={self.winners} must be between 0 and the "
                               f"hidden width {width} (model {self.model.name})")
@@ -70,4 +70,4 @@ class Oja(HebbianReadout, TrainingMethod):
 def xpusim_register_methods():
     return [MethodInfo("oja", Oja, Oja.needs,
                        f"Oja's Hebbian rule for the hidden layer + delta-rule readout "
-                       f"({REFERENCE})")]
+                       f"({REFERENCE})", options=Oja.OPTIONS)]

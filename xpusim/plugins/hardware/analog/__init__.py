@@ -4,7 +4,6 @@ from functools import partial
 
 from xpusim import hookimpl
 from xpusim.core import BackendInfo, CostModel, KernelSet
-from xpusim.numerics import gauss
 from xpusim.numerics.standard import STANDARD
 
 from . import compute, cost, hwa, noise_models, params, pulsed, transfer
@@ -17,7 +16,8 @@ BACKEND = "analog"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.AnalogParams, device=AnalogDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
                         doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid",
                         formats=(cost.ANALOG, *STANDARD), capabilities=cost.capabilities)]
 
@@ -26,13 +26,33 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(dac=compute.dac, periphery=compute.periphery, dac_serial=compute.dac_serial,
-                     periphery_serial=compute.periphery_serial, normals=gauss.fill_normal,
-                     normals_serial=gauss.fill_normal_serial, pulse_batch=pulsed.pulse_batch,
-                     pulse_counts=pulsed.apply_counts, pulse_decay=pulsed.decay,
-                     transfer_batch=transfer.transfer_batch, read_row=transfer.read_row,
-                     program_noise=noise_models.program_noise, prog_sigmas=noise_models.prog_sigmas, age_noise=noise_models.age_noise,
-                     modify_weights=hwa.modify_weights, read_small=compute.read_small)
+    return KernelSet(**kernels_for(spec.params))
+
+
+def kernels_for(p) -> dict:
+    """The kernels a spec's runs call (no more: an override plugin must see its kernel run):
+    the read pipeline always; the pulsed update in-situ; the rest as the spec or one of its
+    layer tables switches them on."""
+    layers = [p] + [params.layer_params(p, int(k)) for k in p.layers]
+    k = {"read": compute.read_any_size}
+    if p.training_mode == "hardware-aware":
+        k.update(program_noise=noise_models.program_noise, age_noise=noise_models.age_noise)
+        if any(lp.hwa_noise_scale > 0 for lp in layers):
+            k["prog_sigmas"] = noise_models.prog_sigmas
+        if any(lp.modifier.type != "none" or lp.modifier.pdrop > 0 for lp in layers):
+            k["modify_weights"] = hwa.modify_weights
+        return k
+    if p.training_mode == "hybrid":
+        k["pulse_counts"] = pulsed.apply_counts
+    else:
+        k["pulse_batch"] = pulsed.pulse_batch
+        if any(lp.transfer.algorithm != "none" for lp in layers):
+            k["transfer_batch"] = transfer.transfer_batch
+        if any(lp.transfer.algorithm != "none" or lp.pulsed.one_sided.enabled for lp in layers):
+            k["read_row"] = transfer.read_row
+    if any(lp.pulsed.lifetime > 0 for lp in layers):
+        k["pulse_decay"] = pulsed.decay
+    return k
 
 
 @hookimpl(trylast=True)

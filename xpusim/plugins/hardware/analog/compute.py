@@ -85,7 +85,8 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
 
 
 # Each body compiled twice: threads pay off only for large products; for the small matrices of
-# a training step the serial build avoids thread start-up (the device picks by size).
+# a training step the serial build avoids thread start-up. The two builds give identical
+# results; ``read_any_size`` picks by size.
 dac = njit(cache=True, parallel=True)(_dac)
 dac_serial = njit(cache=True)(_dac)
 periphery = njit(cache=True, parallel=True)(_periphery)
@@ -195,3 +196,33 @@ def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
     for i in range(m):
         for j in range(n):
             out[i, j] = acc[i, j]
+
+
+def read_any_size(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+                  adc_bound, out_noise, w_noise, key, out, sat):
+    """One read of x through w: ``read_small`` (one serial call) for the small products of a
+    training step; for large ones the same stages as threaded kernels (``dac``, the normals of
+    ``gauss.fill_normal``, one BLAS product per row tile, ``periphery``), the normals drawn
+    before BLAS runs so that no thread competes with them. Same numbers either way (up to the
+    BLAS product's rounding)."""
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, -(-k // rows))
+    if t_count * m * n < PARALLEL_MIN_ELEMENTS:
+        read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+                   adc_bound, out_noise, w_noise, key, out, sat)
+        return
+    xq = np.empty_like(x)
+    scale = np.empty((t_count, m), np.float32)
+    norm = np.empty((t_count, m), np.float32)
+    dac(x, rows, dac_bits, input_bound, dynamic, dac_on, xq, scale, norm)
+    std = np.sqrt(np.float32(out_noise) ** 2 + (np.float32(w_noise) * norm) ** 2)
+    noisy = out_noise > 0 or w_noise > 0
+    z = np.empty((m, t_count, n) if noisy else (0, 0, 0), np.float32)
+    if noisy:
+        gauss.fill_normal(key, z)
+    partial = np.empty((t_count, m, n), np.float32)
+    for t in range(t_count):
+        np.matmul(xq[:, t * rows:(t + 1) * rows], w[t * rows:(t + 1) * rows], out=partial[t])
+    periphery(partial, z, std.astype(np.float32), scale, gain, adc_on, adc_bits, adc_bound,
+              noisy, out, sat)

@@ -24,6 +24,7 @@ update (analog, in-situ/hybrid): m x BL pulse slots, whole array in parallel, wh
   Tiki-Taka transfers add one-hot reads (mvm rows with k = 1) and one-row writes (update rows
   with k = 1).
 fp32 rows (digital periphery): ops x E_op, ops / throughput; fp32 writes: SRAM bytes.
+matmul (a product of two activations: attention) runs in the digital periphery, fp32.
 ``tiles_used``: tiles one product occupies, times ``count`` (counters add over rows; for one
 product, as `xpusim price` prices it, it is the tiles it needs, against ``tiles_on_chip``).
 """
@@ -48,6 +49,7 @@ N_PARAMS = 18
 
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
+P_MATMUL = PRIMITIVE["matmul"]
 ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
                 "DAC resolution (update rows: pulse-train slots per sample)")
 F_ANALOG = FORMATS.register(ANALOG)
@@ -132,7 +134,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             energy_j[i, 4] = pulses * params[UP_E] * reps
             energy_j[i, 3] = (mm * (kk + nn)) * params[OP_E] * reps  # pulse-train generation
             extras[i, 5] = pulses * reps
-        elif prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:  # digital (fp32) product
+        elif prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE or prim == P_MATMUL:
+            # digital (fp32) product in the periphery: hardware-aware training's own products
+            # and the products of two activations (attention), which no crossbar holds
             ops = 2.0 * mm * nn * kk
             time_s[i] = ops / params[OPS_S] * reps
             energy_j[i, 3] = ops * params[OP_E] * reps

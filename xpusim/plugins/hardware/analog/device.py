@@ -21,7 +21,7 @@ import numpy as np
 
 from xpusim.core import Device
 
-from . import compute, hwa, insitu, programmed
+from . import hwa, insitu, programmed
 from .params import layer_params, periphery
 
 MAX_BOUND_ITERATIONS = 10
@@ -155,54 +155,18 @@ class AnalogDevice(Device):
         return out
 
     def _analog_read(self, x, wn, gain, rows, per, input_bound, dynamic):
-        """One read of every vector of x; also which vectors saturated an ADC."""
-        m, k = x.shape
-        n = wn.shape[1]
-        t_count = max(1, math.ceil(k / rows))
-        iterative = per.adc.bound_management == "iterative" and per.adc.enabled
-        if t_count * m * n < compute.PARALLEL_MIN_ELEMENTS:  # one call: no Python in between
-            out = np.empty((m, n), np.float32)
-            sat = np.empty(m, np.uint8)
-            nz = per.noise
-            self.kernels.read_small(x, wn, np.ascontiguousarray(gain, np.float32), rows,
-                                    per.dac.bits, input_bound, dynamic, per.dac.enabled,
-                                    per.adc.enabled, per.adc.bits, per.adc.output_bound,
-                                    nz.out_noise_std, nz.w_noise_std, self._stream_key(), out,
-                                    sat)
-            return out, (sat.astype(bool) if iterative else None)
-        xq = np.empty_like(x)
-        scale = np.empty((t_count, m), np.float32)
-        norm = np.empty((t_count, m), np.float32)
-        big = t_count * m * n >= compute.PARALLEL_MIN_ELEMENTS
-        dac = self.kernels.dac if big else self.kernels.dac_serial
-        dac(x, rows, per.dac.bits, input_bound, dynamic, per.dac.enabled, xq, scale, norm)
-        z, std, noisy = self._read_noise(per, norm, (m, t_count, n), big)  # before BLAS runs
-        partial = np.empty((t_count, m, n), np.float32)
-        for t in range(t_count):
-            np.matmul(xq[:, t * rows:(t + 1) * rows], wn[t * rows:(t + 1) * rows], out=partial[t])
-        out = np.empty((m, n), np.float32)
+        """One read of every vector of x (the ``read`` kernel: DAC, tile products, read noise,
+        ADC, digital sum); also which vectors saturated an ADC (None unless iterative bound
+        management needs it)."""
+        m = x.shape[0]
+        out = np.empty((m, wn.shape[1]), np.float32)
         sat = np.empty(m, np.uint8)
-        periphery_kernel = self.kernels.periphery if big else self.kernels.periphery_serial
-        periphery_kernel(partial, z, std, scale, np.ascontiguousarray(gain, np.float32),
-                         per.adc.enabled, per.adc.bits, per.adc.output_bound, noisy, out, sat)
-        return out, (sat.astype(bool) if iterative else None)
-
-    def _read_noise(self, per, norm, shape, big):
-        """(standard normals (m, T, n), their std per tile read (T, m), whether there is any)
-        of the read noise: output noise and per-read conductance noise, std
-        sqrt(out_noise^2 + (w_noise ||x_q||)^2). The normals come from a counter-based stream
-        (``xpusim.numerics.gauss``) keyed by one draw of the device's Generator; drawn before
-        the tile products so that no BLAS thread competes with them."""
         nz = per.noise
-        std = np.sqrt(np.float32(nz.out_noise_std) ** 2
-                      + (np.float32(nz.w_noise_std) * norm) ** 2).astype(np.float32)
-        noisy = nz.out_noise_std > 0 or nz.w_noise_std > 0
-        if not noisy:
-            return np.empty((0, 0, 0), np.float32), std, False
-        z = np.empty(shape, np.float32)
-        fill = self.kernels.normals if big else self.kernels.normals_serial
-        fill(self._stream_key(), z)
-        return z, std, True
+        self.kernels.read(x, wn, gain, rows, per.dac.bits, input_bound, dynamic, per.dac.enabled,
+                          per.adc.enabled, per.adc.bits, per.adc.output_bound, nz.out_noise_std,
+                          nz.w_noise_std, self._stream_key(), out, sat)
+        iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+        return out, (sat.astype(bool) if iterative else None)
 
     def _stream_key(self):
         """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): the next of a

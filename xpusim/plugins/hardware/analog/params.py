@@ -66,7 +66,8 @@ class Dac:
     """Input DACs (one per row): resolution, input range, dynamic input scaling."""
 
     enabled: bool = option(doc="quantize and clip inputs (false = ideal inputs)", default=True)
-    bits: int = quantity(unit="bit", doc="DAC resolution (sign included)", gt=0)
+    bits: int = quantity(unit="bit", doc="DAC resolution (sign included); converters reach at "
+                         "most 32 bits", gt=0, le=32)
     input_bound: float = quantity(unit="1", doc="clip inputs to +-bound after scaling", gt=0,
                                   default=1.0)
     dynamic_scaling: bool = option(doc="scale each input vector by its max |x| before the DAC",
@@ -81,7 +82,8 @@ class Adc:
 
     enabled: bool = option(doc="quantize and saturate outputs (false = ideal outputs)",
                            default=True)
-    bits: int = quantity(unit="bit", doc="ADC resolution", gt=0)
+    bits: int = quantity(unit="bit", doc="ADC resolution; converters reach at most 32 bits "
+                         "(energy grows as 2^bits)", gt=0, le=32)
     output_bound: float = quantity(unit="1", doc="saturation bound of the ADC in units of one "
                                    "fully-on row (g_max x input bound)", gt=0)
     columns_per_adc: int = quantity(unit="columns", doc="columns multiplexed onto one ADC", gt=0)

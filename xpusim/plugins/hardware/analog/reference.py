@@ -68,6 +68,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     analog = fmt == format_code("analog")
     mvm, mvm_t = primitive == PRIMITIVE["mvm"], primitive == PRIMITIVE["mvm_t"]
     upd, wr = primitive == PRIMITIVE["update"], primitive == PRIMITIVE["write"]
+    mat = primitive == PRIMITIVE["matmul"]
     P = params
     time_s[:] = 0.0
     energy_j[:] = 0.0
@@ -114,7 +115,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     energy_j[u, 3] = (mm * (kk + nn) * P[c.OP_E] * reps)[u]
     extras[u, 5] = (activity * mm * bl * kk * nn * reps)[u]
     # digital rows
-    d = ~analog & (mvm | mvm_t | upd)
+    d = (~analog & (mvm | mvm_t | upd)) | mat
     time_s[d] = (2 * mm * nn * kk / P[c.OPS_S] * reps)[d]
     energy_j[d, 3] = (2 * mm * nn * kk * P[c.OP_E] * reps)[d]
     extras[d, 3] = (mm * nn * kk * reps)[d]
@@ -122,6 +123,6 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     nbytes = mm * nn * kk * bits / 8.0
     time_s[dw] = (nbytes / 64.0 / P[c.OPS_S] * reps)[dw]
     energy_j[dw, 4] = (nbytes * P[c.SRAM_E] * reps)[dw]
-    e = ~(mvm | mvm_t | upd | wr)
+    e = ~(mvm | mvm_t | upd | wr | mat)
     time_s[e] = (mm * kk / P[c.OPS_S] * reps)[e]
     energy_j[e, 3] = ((mm * kk * P[c.OP_E] + mm * nn * bits / 8.0 * P[c.SRAM_E]) * reps)[e]

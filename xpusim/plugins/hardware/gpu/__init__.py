@@ -17,8 +17,9 @@ BACKEND = "gpu"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.GpuParams, device=GpuDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
-                        doc="GPU: tensor-core formats (fp32..fp8), roofline time, HBM energy",
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
+                        doc="GPU: tensor-core formats (fp32..fp8), GEMM tiles and waves, HBM energy",
                         formats=FLOATS + INTS, capabilities=cost.capabilities)]
 
 
@@ -26,7 +27,10 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(round_float=formats.round_float, gemm=compute.gemm, quantize=compute.quantize)
+    kernels = KernelSet(gemm=compute.gemm, quantize=compute.quantize)
+    if spec.params.compute_format == "fp32":
+        return kernels  # fp32 operands are exact: nothing to round
+    return kernels.replace(round_float=formats.round_float)
 
 
 @hookimpl(trylast=True)

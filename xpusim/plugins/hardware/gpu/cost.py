@@ -1,7 +1,11 @@
-"""GPU cost kernel: roofline time per primitive, energy by MACs per format and bytes per level.
+"""GPU cost kernel: time per primitive, energy by MACs per format and bytes per level.
 
-time  = count x (max(FLOPs / (peak[fmt] x compute fraction), HBM bytes / (BW x BW fraction))
-                 + launch overhead)
+time  = count x GEMM time (tiles, waves, per-tile roofline, launch: efficiency.gemm_time) for
+        mvm/mvm_t/update; count x (max(ops / (FP32 peak x compute fraction), HBM bytes / (BW x
+        BW fraction)) + launch overhead) for elementwise/reduce
+``matmul`` rows (products of two activations, ``count`` products of one batched kernel, as
+attention runs them): the batch fills the SMs, so count x max(FLOPs / (peak x sustained
+fraction), HBM bytes / (BW x BW fraction)) + one launch.
 energy: compute = MACs x E_mac[fmt] (elementwise: ops x E_vector_op);
         off-chip = HBM bytes x E_hbm; on-chip = SRAM bytes x E_sram;
         static (added by the core) = static power x time.
@@ -20,6 +24,8 @@ from xpusim.core.capabilities import Capabilities
 from xpusim.core.formats import MAX_FORMATS, format_code
 from xpusim.core.trace import PRIMITIVE
 
+from . import efficiency
+from .efficiency import gemm_time, storage_bytes
 from .params import ComputeFormat, GpuParams
 
 NF = MAX_FORMATS
@@ -28,13 +34,15 @@ PEAK = 0                  # NF entries: peak FLOP/s (or OP/s) per format code; 0
 MAC_PJ = NF               # NF entries: pJ per MAC per format code
 S = 2 * NF                # scalars follow
 COMPUTE_FRACTION, BW, BW_FRACTION, E_HBM, E_SRAM, TILE, E_VEC, LAUNCH, VEC_PEAK = range(S, S + 9)
-N_PARAMS = S + 9
+GEMM = S + 9              # efficiency.N_PARAMS entries: the GEMM block (efficiency.pack)
+N_PARAMS = GEMM + efficiency.N_PARAMS
 
 COMPONENTS = ("compute", "onchip_memory", "offchip_memory")
 EXTRAS = ("macs", "flops", "hbm_bytes", "onchip_bytes", "kernel_launches")
 
 P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
 P_ELEMENTWISE, P_REDUCE, P_WRITE = PRIMITIVE["elementwise"], PRIMITIVE["reduce"], PRIMITIVE["write"]
+P_MATMUL = PRIMITIVE["matmul"]
 
 
 def peak_flops(p: GpuParams) -> dict[str, float]:
@@ -83,6 +91,7 @@ def pack(p: GpuParams) -> np.ndarray:
     v[E_VEC] = p.vector_op_energy_pj * 1e-12
     v[LAUNCH] = p.launch_overhead_us * 1e-6
     v[VEC_PEAK] = p.peak.fp32_tflops * 1e12
+    v[GEMM:] = efficiency.pack(p)
     return v
 
 
@@ -95,7 +104,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         prim = primitive[i]
         nbytes = bits[i] / 8.0
         reps = float(count[i])
-        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:
+        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE or prim == P_MATMUL:
             peak = params[PEAK + fmt[i]]
             if peak <= 0.0:
                 time_s[i] = -1.0
@@ -108,9 +117,24 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 hbm = (float(m[i]) * float(k[i]) + float(k[i]) * float(n[i])
                        + float(m[i]) * float(n[i])) * nbytes
             onchip = 2.0 * macs * nbytes / params[TILE]
-            t_compute = 2.0 * macs / (peak * params[COMPUTE_FRACTION])
-            t = max(t_compute, hbm / bw) + params[LAUNCH]
-            time_s[i] = t * reps
+            a = storage_bytes(bits[i])
+            sus = params[GEMM + efficiency.SUSTAINED + fmt[i]]
+            g = params[GEMM:]
+            if prim == P_MATMUL:
+                # the row's products run as one batched kernel (attention) that fills the
+                # SMs with all of them: sustained tensor-core rate or HBM, one launch
+                t = max(2.0 * macs / (peak * sus), hbm / bw)
+                time_s[i] = t * reps + g[efficiency.LAUNCH]
+            elif prim == P_UPDATE:  # k x n fp32 gradient, reduced over the batch m
+                t = gemm_time(k[i], n[i], m[i], a, 4.0, peak, sus, g[efficiency.SMS],
+                              g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                time_s[i] = t * reps
+            else:
+                t = gemm_time(m[i], n[i], k[i], a, a, peak, sus, g[efficiency.SMS],
+                              g[efficiency.L2_BW], g[efficiency.HBM_BW], g[efficiency.TILE_MAX],
+                              g[efficiency.LAUNCH], g[efficiency.STREAM_K])
+                time_s[i] = t * reps
             energy_j[i, 0] = macs * params[MAC_PJ + fmt[i]] * reps
             energy_j[i, 1] = onchip * params[E_SRAM] * reps
             energy_j[i, 2] = hbm * params[E_HBM] * reps
@@ -118,7 +142,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 1] = 2.0 * macs * reps
             extras[i, 2] = hbm * reps
             extras[i, 3] = onchip * reps
-            extras[i, 4] = reps
+            extras[i, 4] = 1.0 if prim == P_MATMUL else reps
         elif prim == P_ELEMENTWISE or prim == P_REDUCE:
             ops = float(m[i]) * float(k[i])
             hbm = float(m[i]) * float(n[i]) * nbytes

@@ -51,12 +51,43 @@ class Memory:
 
 
 @attrs.frozen(kw_only=True)
+class Sustained:
+    """Fraction of a format's dense peak a GEMM main loop keeps up on an SM (power-limited
+    clock, issue efficiency); 0 where the chip lacks the format."""
+
+    fp32: float = quantity(unit="1", doc="FP32 GEMM on CUDA cores", ge=0, le=1)
+    tf32: float = quantity(unit="1", doc="TF32 tensor-core GEMM", default=0.0, ge=0, le=1)
+    bf16: float = quantity(unit="1", doc="BF16 tensor-core GEMM", default=0.0, ge=0, le=1)
+    fp16: float = quantity(unit="1", doc="FP16 tensor-core GEMM", default=0.0, ge=0, le=1)
+    fp8: float = quantity(unit="1", doc="FP8 tensor-core GEMM", default=0.0, ge=0, le=1)
+    int8: float = quantity(unit="1", doc="INT8 tensor-core GEMM", default=0.0, ge=0, le=1)
+
+
+@attrs.frozen(kw_only=True)
+class Gemm:
+    """What sets a GEMM's speed besides peak: SMs, CTA tiles, operand bandwidth into the SMs."""
+
+    sm_count: int = quantity(unit="SMs", doc="streaming multiprocessors (compute units) the "
+                                             "GEMM's tiles run on", gt=0)
+    l2_bandwidth_gbs: float = quantity(unit="GB/s", doc="L2 to SM operand bandwidth, all SMs "
+                                                        "together", gt=0)
+    cta_tile_max: int = quantity(unit="elements", ge=4096,
+                                 doc="largest CTA output tile (tm x tn) GEMM kernels use; "
+                                     "edges 64, 128, 192, 256")
+    stream_k: bool = option(doc="GEMM libraries may spread the K loops of all tiles evenly over "
+                                "the SMs (stream-K) instead of running whole tiles in waves",
+                            default=False)
+    sustained: Sustained
+
+
+@attrs.frozen(kw_only=True)
 class GpuParams:
     """A GPU: tensor-core formats, roofline rates, memory system and power."""
 
     peak: PeakRates
     mac_energy: MacEnergy
     memory: Memory
+    gemm: Gemm
     compute_format: ComputeFormat = option(
         doc="format of GEMM operands (activations, weights, errors); accumulation is fp32",
         default="fp32")
@@ -67,7 +98,8 @@ class GpuParams:
     dynamic_loss_scaling: bool = option(
         doc="halve the loss scale on overflow, double it after 2000 clean steps", default=False)
     achievable_compute_fraction: float = quantity(
-        unit="1", doc="fraction of peak FLOP/s large GEMMs reach", gt=0, le=1, default=0.7)
+        unit="1", doc="fraction of peak FP32 FLOP/s elementwise and reduce kernels reach "
+                      "(GEMMs: [gemm])", gt=0, le=1, default=0.7)
     vector_op_energy_pj: float = quantity(unit="pJ/op", doc="elementwise fp32 op on CUDA cores",
                                           ge=0, default=1.0)
     launch_overhead_us: float = quantity(unit="us", doc="fixed time per kernel launch", ge=0,
@@ -80,3 +112,9 @@ class GpuParams:
     def __attrs_post_init__(self) -> None:
         check(self.static_power_w < self.tdp_w, "static_power_w",
               f"must be below tdp_w ({self.tdp_w}), found {self.static_power_w}")
+        for fmt, peak in (("fp32", self.peak.fp32_tflops), ("tf32", self.peak.tf32_tflops),
+                          ("bf16", self.peak.bf16_tflops), ("fp16", self.peak.fp16_tflops),
+                          ("fp8", self.peak.fp8_tflops), ("int8", self.peak.int8_tops)):
+            check(peak == 0 or getattr(self.gemm.sustained, fmt) > 0, f"gemm.sustained.{fmt}",
+                  f"must be > 0 where peak is not 0 (peak {peak}), found "
+                  f"{getattr(self.gemm.sustained, fmt)}")

@@ -57,7 +57,11 @@ def pack(p: NeuromorphicParams) -> np.ndarray:
 @njit(cache=True, parallel=True, fastmath=COST_FASTMATH)
 def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
           extras):
-    """Price every row (see module docstring); time -1 marks an unpriceable row."""
+    """Price every row (see module docstring); time -1 marks an unpriceable row.
+
+    ``cores_used`` is a ceiling of a quotient: ``COST_FASTMATH`` has no ``arcp``, which would
+    count 8 cores for 525 neurons at 75 per core.
+    """
     for i in prange(phase.size):
         prim = primitive[i]
         reps = float(count[i])

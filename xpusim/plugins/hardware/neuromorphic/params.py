@@ -34,8 +34,10 @@ class EventTime:
 class Cores:
     """The mesh of neuro-cores."""
 
-    cores: int = quantity(unit="cores", doc="neuro-cores on the chip", gt=0)
-    neurons_per_core: int = quantity(unit="neurons", doc="compartments per core", gt=0)
+    cores: int = quantity(unit="cores", doc="neuro-cores on the chip (Loihi: 128)", gt=0,
+                          le=1 << 20)
+    neurons_per_core: int = quantity(unit="neurons", doc="compartments per core (Loihi: 1024)",
+                                     gt=0, le=1 << 20)
     synapse_memory_kib: float = quantity(unit="KiB", doc="synaptic memory per core (weights of "
                                          "weight_bits each)", gt=0)
 
@@ -49,7 +51,8 @@ class NeuromorphicParams:
         unit="1", doc="weight range reserved above the initial largest |w| (growth room)", ge=1)
     coding: Literal["rate", "graded"] = option(
         doc="rate: spike counts over `timesteps`; graded: one spike with a `graded_bits` payload")
-    timesteps: int = quantity(unit="steps", doc="timesteps per sample (rate coding)", ge=1)
+    timesteps: int = quantity(unit="steps", doc="timesteps per sample (rate coding)", ge=1,
+                              le=1 << 16)
     graded_bits: int = quantity(unit="bits", doc="spike payload width (graded coding)", ge=1,
                                 le=32)
     threshold: float = quantity(unit="1", doc="firing threshold, relative to the layer's input "

@@ -16,7 +16,8 @@ BACKEND = "systolic"
 @hookimpl
 def xpusim_register_backends():
     return [BackendInfo(BACKEND, params=params.SystolicParams, device=SystolicDevice,
-                        primitives={"mvm", "mvm_t", "update", "elementwise", "reduce", "write"},
+                        primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
+                                    "write"},
                         doc="systolic array: int8..binary / bf16..fp8 numerics, SCALE-Sim cycles",
                         formats=FLOATS + INTS, capabilities=_capabilities)]
 
@@ -31,9 +32,17 @@ def _capabilities(spec):
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    return KernelSet(quantize_codes=compute.quantize_codes, int_gemm=compute.int_gemm,
-                     round_float_array=formats.to_format,
-                     round_float_stochastic_array=formats.to_format_stochastic)
+    nx = spec.params.numerics
+    used = {nx.weights, nx.activations, nx.errors, nx.gradients, nx.outputs}
+    kernels = {}  # the kernels this spec's formats call, and only those
+    if used & set(params.INT_BITS):
+        kernels.update(quantize_codes=compute.quantize_codes, int_gemm=compute.int_gemm)
+    if used & set(params.FLOAT_BITS):
+        kernels.update(round_float_array=formats.to_format)
+        if nx.rounding == "stochastic" or (nx.update_rounding == "stochastic"
+                                           and not nx.master_weights):
+            kernels.update(round_float_stochastic_array=formats.to_format_stochastic)
+    return KernelSet(**kernels)
 
 
 @hookimpl(trylast=True)

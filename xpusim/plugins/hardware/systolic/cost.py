@@ -3,8 +3,8 @@
 GEMM rows (``mvm``, ``mvm_t``: M = m batch, K = k reduction, N = n outputs; ``update``, the
 weight gradient pre^T . post: M = k, N = n, K = m, the batch being the reduction):
 
-* **Cycles.** ``cycles.compute_cycles`` (SCALE-Sim 3.0's compute cycles, exact; folds, fill
-  and drain in that module's docstring), repeated for ``passes = ceil(bits / mac_bits)^2``
+* **Cycles.** ``compute_cycles`` (SCALE-Sim 3.0's compute cycles, exact; folds, fill and
+  drain in its docstring), repeated for ``passes = ceil(bits / mac_bits)^2``
   (operands wider than the multipliers are split into mac_bits slices, every slice pair a
   pass: TPU v1 runs 16-bit operands at quarter speed). With ``num_arrays`` A > 1 the N output
   columns are split across the arrays as evenly as possible (shares of ceil(N/A) and
@@ -15,7 +15,8 @@ weight gradient pre^T . post: M = k, N = n, K = m, the batch being the reduction
   O = M x N outputs):
 
   - Residency: a layer's activations live in the input (unified) buffer, as in TPU v1, when
-    they fit: for ``mvm``/``mvm_t`` when A + O fit ``input_buffer`` (then neither touches
+    they fit (``matmul``, a product of two activations such as attention's, when both
+    operands and the result fit; else they stream from and to DRAM): for ``mvm``/``mvm_t`` when A + O fit ``input_buffer`` (then neither touches
     DRAM), for ``update`` when A + B (activations and errors) fit it. Weights (B of
     ``mvm``/``mvm_t``) always come from DRAM; the weight gradient (O of ``update``) always
     goes to DRAM, where the weights live.
@@ -115,7 +116,83 @@ from xpusim.core.formats import MAX_FORMATS, format_code
 from xpusim.core.trace import PRIMITIVE
 from xpusim.numerics.standard import FLOATS, INTS
 
-from .cycles import DATAFLOW
+DATAFLOW = {"ws": 0, "os": 1, "is": 2}
+"""Dataflow codes as ``compute_cycles`` and the cost kernel take them."""
+
+COUNT_LIMIT = 2.0 ** 62
+"""Cycle and op counts at or above this are refused (the row is unpriceable): int64 holds
+counts below 2**63, and the float estimate that guards the exact product is off by far less
+than the margin."""
+
+
+@njit(cache=True)
+def cdiv(a, b):
+    """ceil(a / b) for integers a >= 0, b > 0, without forming a + b - 1 (no overflow)."""
+    return (a - 1) // b + 1 if a > 0 else 0
+
+
+@njit(cache=True)
+def compute_cycles(M, N, K, rows, cols, dataflow_code):
+    """SCALE-Sim 3.0 compute cycles of an (M x K) . (K x N) GEMM on a rows x cols array;
+    ``dataflow_code`` 0 = ws, 1 = os, 2 = is (``DATAFLOW``). Returns an int: 0 for an empty
+    GEMM, -1 when the count would reach ``COUNT_LIMIT`` (no int64 overflow).
+
+    Compute cycles of one GEMM on one systolic array, exactly as SCALE-Sim 3.0 counts them.
+
+    A GEMM multiplies an M x K input (SCALE-Sim's ifmap) by a K x N weight matrix (its filter)
+    into an M x N output (ofmap), on an array of R rows x C columns of MACs. SCALE-Sim maps the
+    GEMM onto the array in *folds*: each fold pins one R x C tile of the stationary operand in the
+    PEs and streams the other operand through. Per dataflow (``scalesim/compute/
+    systolic_compute_{ws,os,is}.py``; GEMM mode converts ``M, N, K`` into an M-pixel, K-channel
+    1 x 1 convolution with N filters, ``topology_utils.load_arrays_gemm``):
+
+    ==========  ===========================  ============================  ==================
+    dataflow    stationary in the PEs        folds F                       cycles per fold
+    ==========  ===========================  ============================  ==================
+    ws (0)      weights (K along rows,       ceil(K / R) x ceil(N / C)     2R + C + M - 2
+                N along columns)
+    os (1)      outputs (M along rows,       ceil(M / R) x ceil(N / C)     R + C + K - 2
+                N along columns)
+    is (2)      inputs (K along rows,        ceil(K / R) x ceil(M / C)     2R + C + N - 2
+                M along columns)
+    ==========  ===========================  ============================  ==================
+
+    ``Total Cycles = F x cycles_per_fold - 1`` (0 when any of M, N, K is 0).
+
+    Where the per-fold terms come from (SCALE-Sim's output demand matrix, one row per cycle):
+
+    * ws / is: R cycles to shift the stationary tile in (the ``inter_fold_gap_prefix`` of the
+      ifmap demand, and ``2R - 1`` null rows before the first output), T = M (ws) or N (is)
+      cycles of streaming, then R - 1 cycles of fill down the rows and C - 1 of skew across the
+      columns before the last partial sum drains out: 2R + C + T - 2.
+    * os: the T = K reduction steps stream in (``T - 1`` null rows), the R x C outputs drain
+      (R rows), skewed across C columns: R + C + K - 2. Fill of the stationary operand is free
+      because the outputs start at zero in the PEs.
+
+    SCALE-Sim runs the folds back to back without overlapping one fold's drain with the next
+    fold's fill, and reports the index of the last output cycle, hence the ``- 1``. With
+    ``InterfaceBandwidth = CALC`` its memory model adds no stalls, so this is its whole
+    ``Total Cycles`` column (checked against 153 SCALE-Sim 3.0 runs in
+    ``tests/systolic/scalesim_reference.csv``).
+
+    Folds that cover part of the array (the ceil terms) cost the full per-fold time: that is the
+    mapping inefficiency of small or odd GEMMs.
+    """
+    if M <= 0 or N <= 0 or K <= 0:
+        return 0
+    R = rows
+    C = cols
+    if dataflow_code == 0:
+        folds_r, folds_c, fill_rows, stream = cdiv(K, R), cdiv(N, C), 2, M
+    elif dataflow_code == 1:
+        folds_r, folds_c, fill_rows, stream = cdiv(M, R), cdiv(N, C), 1, K
+    else:
+        folds_r, folds_c, fill_rows, stream = cdiv(K, R), cdiv(M, C), 2, N
+    per_fold = float(fill_rows) * float(R) + float(C) + float(stream) - 2.0
+    if float(folds_r) * float(folds_c) * per_fold >= COUNT_LIMIT:
+        return -1
+    return folds_r * folds_c * (fill_rows * R + C + stream - 2) - 1
+
 
 COMPONENTS = ("mac", "accumulate", "sram", "dram", "vector")
 EXTRAS = ("cycles", "compute_cycles", "stall_cycles", "macs", "mac_slots", "passes",
@@ -136,6 +213,7 @@ N_PARAMS = UNPRICEABLE + NF
 P_MVM, P_MVM_T, P_UPDATE = PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"]
 P_ELEMENTWISE, P_REDUCE, P_WRITE = (PRIMITIVE["elementwise"], PRIMITIVE["reduce"],
                                     PRIMITIVE["write"])
+P_MATMUL = PRIMITIVE["matmul"]
 
 SIGNIFICAND_BITS = {"fp16": 11, "tf32": 11, "bf16": 8, "fp8-e4m3": 4, "fp8-e5m2": 3}
 """Significand bits (hidden bit included) of the float formats scaled from fp16."""
@@ -235,7 +313,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         reps = float(count[i])
         b = max(int(bits[i]), 1)
         nbytes = b / 8.0
-        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE:
+        if prim == P_MVM or prim == P_MVM_T or prim == P_UPDATE or prim == P_MATMUL:
             f = fmt[i]
             if params[UNPRICEABLE + f] > 0.0:
                 time_s[i] = -1.0
@@ -253,16 +331,12 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             q = N // A
             r = N - q * A
             big = q + 1 if r > 0 else q
-            # SCALE-Sim cycles of the largest share (cycles.compute_cycles, inlined: kernels
-            # stay flat so that numba's cache sees every edit).
-            if M <= 0 or big <= 0 or K <= 0:
-                sim = 0
-            elif df == 0:
-                sim = ((K + R - 1) // R) * ((big + C - 1) // C) * (2 * R + C + M - 2) - 1
-            elif df == 1:
-                sim = ((M + R - 1) // R) * ((big + C - 1) // C) * (R + C + K - 2) - 1
-            else:
-                sim = ((K + R - 1) // R) * ((M + C - 1) // C) * (2 * R + C + big - 2) - 1
+            # SCALE-Sim cycles of the largest share (defined in this module, so that numba's
+            # cache, which tracks this file only, sees every edit of the formula).
+            sim = compute_cycles(M, big, K, R, C, df)
+            if sim < 0 or float(M) * float(N) * float(K) * float(passes) >= COUNT_LIMIT:
+                time_s[i] = -1.0  # counts beyond int64: refused, never wrapped around
+                continue
             ccycles = float(sim) * float(passes)
             # SRAM requests (elements), summed over the shares (q + 1) x r and q x (A - r).
             in_rd = 0.0
@@ -277,17 +351,17 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 kn = float(K) * float(share)
                 mn = float(M) * float(share)
                 if df == 0:
-                    in_rd += arrays * mk * ((share + C - 1) // C)
+                    in_rd += arrays * mk * cdiv(share, C)
                     w_rd += arrays * kn
-                    acc_wr += arrays * mn * ((K + R - 1) // R)
+                    acc_wr += arrays * mn * cdiv(K, R)
                 elif df == 1:
-                    in_rd += arrays * mk * ((share + C - 1) // C)
-                    w_rd += arrays * kn * ((M + R - 1) // R)
+                    in_rd += arrays * mk * cdiv(share, C)
+                    w_rd += arrays * kn * cdiv(M, R)
                     acc_wr += arrays * mn
                 else:
                     in_rd += arrays * mk
-                    w_rd += arrays * kn * ((M + C - 1) // C)
-                    acc_wr += arrays * mn * ((K + R - 1) // R)
+                    w_rd += arrays * kn * cdiv(M, C)
+                    acc_wr += arrays * mn * cdiv(K, R)
             macs = float(M) * float(N) * float(K)
             a_b = float(M) * float(K) * nbytes
             b_b = float(K) * float(N) * nbytes
@@ -299,18 +373,18 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             b_blocks = float(math.ceil(b_b / params[WBUF]))
             cols_all = min(float(N), float(C * A))
             if df == 0:
-                ra = float((big + C - 1) // C)
+                ra = float(cdiv(big, C))
                 if float(K) * cols_all * nbytes <= params[WBUF]:
                     rb = 1.0
                 else:
                     rb = max(1.0, float(math.ceil(float(M) * cols_all * acc_b / params[OBUF])))
             elif df == 1:
-                ra = float((big + C - 1) // C)
-                rb = float((M + R - 1) // R)
+                ra = float(cdiv(big, C))
+                rb = float(cdiv(M, R))
             else:
                 ra = max(1.0, float(math.ceil(min(float(M), float(C)) * float(N) * acc_b
                                               / params[OBUF])))
-                rb = float((M + C - 1) // C)
+                rb = float(cdiv(M, C))
             rb_stationary = rb if df == 0 else 1.0
             ra_stationary = ra if df == 2 else 1.0
             x = a_b * (1.0 if a_fit else ra) + b_b * (1.0 if b_fit else rb)
@@ -320,6 +394,10 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             if prim == P_UPDATE:
                 dram_rd = 0.0 if a_b + b_b <= params[IBUF] else streamed
                 dram_wr = o_b
+            elif prim == P_MATMUL:  # both operands and the result are activations
+                resident = a_b + b_b + o_b <= params[IBUF]
+                dram_rd = 0.0 if resident else streamed
+                dram_wr = 0.0 if resident else o_b
             elif a_b + o_b <= params[IBUF]:
                 dram_rd = b_b * (1.0 if b_fit else rb_stationary)
                 dram_wr = 0.0
@@ -353,13 +431,16 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 7] = sram_wr * reps
             extras[i, 8] = dram * reps
         elif prim == P_ELEMENTWISE or prim == P_REDUCE:
+            ops = float(m[i]) * float(k[i])
+            if ops >= COUNT_LIMIT:
+                time_s[i] = -1.0
+                continue
             ops_i = m[i] * k[i]
-            ops = float(ops_i)
             arrays_n = float(n[i])
             moved = float(m[i]) * arrays_n * nbytes
             written = float(m[i]) * nbytes if arrays_n >= 2.0 else 0.0
             lanes = int(params[LANES])
-            vcycles = float((ops_i + lanes - 1) // lanes)
+            vcycles = float(cdiv(ops_i, lanes))
             if moved <= params[IBUF]:
                 dram = 0.0
                 sram_rd = moved - written

@@ -1,4 +1,4 @@
-"""NumPy twins of the systolic cost kernels (``cycles.compute_cycles``, ``cost.price``).
+"""NumPy twins of the systolic cost kernels (``cost.compute_cycles``, ``cost.price``).
 
 Written from the docstrings, not from the kernels: ``compute_cycles`` folds the GEMM as
 SCALE-Sim does, ``price`` is vectorised over the rows (the kernel loops over them).
@@ -16,27 +16,27 @@ def _cdiv(a, b):
 
 
 def compute_cycles(M, N, K, rows, cols, dataflow_code):
-    """Twin of ``cycles.compute_cycles``: folds x (fill + stream + drain) - 1."""
-    M, N, K, rows, cols = (int(v) for v in (M, N, K, rows, cols))
-    if min(M, N, K) <= 0:
-        return 0
-    # (dimension along the array rows, along the columns, streamed steps, fill of the rows)
-    along_rows, along_cols, steps, fill = {
-        0: (K, N, M, 2 * rows),    # ws: weights K x N pinned, M input rows stream
-        1: (M, N, K, rows),        # os: outputs M x N pinned, K reduction steps stream
-        2: (K, M, N, 2 * rows),    # is: inputs K x M pinned, N weight columns stream
-    }[int(dataflow_code)]
-    folds = int(_cdiv(along_rows, rows)) * int(_cdiv(along_cols, cols))
-    return folds * (fill + cols + steps - 2) - 1
-
-
-def _gemm_cycles(M, N, K, R, C, df):
+    """Twin of ``cost.compute_cycles``, for scalars or arrays: folds x (fill + stream + drain)
+    - 1; 0 for an empty GEMM, -1 where the count would reach ``cost.COUNT_LIMIT``."""
+    M, N, K, R, C, df = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64) for v in
+                                              (M, N, K, rows, cols, dataflow_code)))
+    # per dataflow: (dimension along the array rows, along the columns, streamed steps, fill)
+    #   ws: weights K x N pinned, M input rows stream, the tile shifts in over R cycles;
+    #   os: outputs M x N pinned, K reduction steps stream, no fill;
+    #   is: inputs K x M pinned, N weight columns stream.
     along_rows = np.where(df == 1, M, K)
     along_cols = np.where(df == 2, M, N)
     steps = np.choose(df, [M, K, N])
-    fill = np.where(df == 1, R, 2 * R)
-    cyc = _cdiv(along_rows, R) * _cdiv(along_cols, C) * (fill + C + steps - 2) - 1
-    return np.where((M > 0) & (N > 0) & (K > 0), cyc, 0)
+    fill_rows = np.where(df == 1, 1, 2)
+    live = (M > 0) & (N > 0) & (K > 0)
+    fold_r = _cdiv(np.maximum(along_rows, 1), R)
+    fold_c = _cdiv(np.maximum(along_cols, 1), C)
+    per_fold = fill_rows * R.astype(float) + C.astype(float) + steps.astype(float) - 2.0
+    big = fold_r.astype(float) * fold_c.astype(float) * per_fold >= c.COUNT_LIMIT
+    safe = np.where(big, 0, 1)  # zero factors where the exact count would overflow
+    cycles = np.where(big, -1, (safe * fold_r) * fold_c * (safe * (fill_rows * R + C + steps)
+                                                          - 2) - 1)
+    return np.where(live, cycles, 0)[()]
 
 
 def _sram_requests(M, N, K, R, C, df):
@@ -67,7 +67,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     f = fmt.astype(np.int64)
     time_s[:] = -1.0
 
-    gemm = np.isin(prim, [c.P_MVM, c.P_MVM_T, c.P_UPDATE])
+    gemm = np.isin(prim, [c.P_MVM, c.P_MVM_T, c.P_UPDATE, c.P_MATMUL])
+    mat = prim == c.P_MATMUL
     ok = gemm & (p[c.UNPRICEABLE + f] <= 0.0)
     upd = prim == c.P_UPDATE
     M = np.where(upd, k, m).astype(np.int64)
@@ -78,7 +79,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     passes = (slices * slices).astype(np.float64)
     q, r = N // A, N % A
     big = np.where(r > 0, q + 1, q)
-    ccyc = _gemm_cycles(M, big, K, R, C, dfv).astype(np.float64) * passes
+    sim = compute_cycles(M, big, K, R, C, dfv)
+    ccyc = sim.astype(np.float64) * passes
     req = [np.zeros(M.shape) for _ in range(3)]
     for share, arrays in ((q + 1, r), (q, A - r)):
         got = _sram_requests(M, share, K, R, C, dfv)
@@ -109,8 +111,9 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     y = a_b + b_b * np.where(b_fit, 1.0, np.maximum(rb_st, np.ceil(a_b / ibuf)))
     z = b_b + a_b * np.where(a_fit, 1.0, np.maximum(ra_st, np.ceil(b_b / wbuf)))
     streamed = np.minimum(np.minimum(x, y), z)
-    resident = np.where(upd, a_b + b_b <= ibuf, a_b + o_b <= ibuf)
-    dram_rd = np.where(upd, np.where(resident, 0.0, streamed),
+    resident = np.where(upd, a_b + b_b <= ibuf,
+                        np.where(mat, a_b + b_b + o_b <= ibuf, a_b + o_b <= ibuf))
+    dram_rd = np.where(upd | mat, np.where(resident, 0.0, streamed),
                        np.where(resident, b_b * np.where(b_fit, 1.0, rb_st), streamed))
     dram_wr = np.where(upd | ~resident, o_b, 0.0)
     dram = dram_rd + dram_wr
@@ -122,7 +125,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     e_add = np.where(float_mult > 0, p[c.E_FP32_ADD], p[c.E_INT32_ADD] * p[c.ACC_BITS] / 32.0)
     empty = gemm & ((M <= 0) | (N <= 0) | (K <= 0))
     time_s[ok & empty] = 0.0
-    g = ok & ~empty
+    refused = (sim < 0) | (macs * passes >= c.COUNT_LIMIT)  # counts beyond int64: time -1
+    g = ok & ~empty & ~refused
     time_s[g] = (cyc / clock * reps)[g]
     energy_j[g, 0] = (macs * e_mult * reps)[g]
     energy_j[g, 1] = (macs * passes * e_add * reps)[g]
@@ -133,8 +137,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         extras[g, j] = (v * reps)[g]
 
     # Vector unit: elementwise / reduce.
-    v = np.isin(prim, [c.P_ELEMENTWISE, c.P_REDUCE])
     ops = m.astype(float) * k.astype(float)
+    v = np.isin(prim, [c.P_ELEMENTWISE, c.P_REDUCE]) & (ops < c.COUNT_LIMIT)
     moved = m.astype(float) * n.astype(float) * nb
     written = np.where(n >= 2, m.astype(float) * nb, 0.0)
     vcyc = _cdiv(m.astype(np.int64) * k.astype(np.int64), int(p[c.LANES])).astype(float)

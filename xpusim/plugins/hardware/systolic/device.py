@@ -60,6 +60,9 @@ class SystolicDevice(Device):
             return _wider(nx.activations, nx.errors)
         if primitive == "write":
             return format_bits(nx.weights), nx.weights
+        if primitive == "matmul":  # two activations (errors too, going backward)
+            return _wider(nx.activations, nx.activations) if phase in FORWARD_PHASES else \
+                _wider(nx.errors, nx.activations)
         if phase in FORWARD_PHASES:
             # the activation pipeline reads and writes activations as the array stores them
             # (TPU v1: accumulators -> activation unit -> 8-bit Unified Buffer)
@@ -99,6 +102,19 @@ class SystolicDevice(Device):
         xq = self._q(x, self.nx.activations, symmetric=self.nx.symmetric)
         y = quant.gemm(xq, self.stored[layer], self.kernels, self.fold, self.acc_bits)
         return self._requantize(y, self.nx.outputs)
+
+    def _matmul(self, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
+        """Products of two activations on the array, one per leading index: both operands
+        quantized per tensor to the format ``operand_format`` names, accumulated as ``_mvm``
+        does, the result requantized to ``outputs`` in the forward phases."""
+        fmt = self.operand_format("matmul", phase)[1]
+        out = np.empty((*a.shape[:-1], b.shape[-1]), np.float32)
+        for idx in np.ndindex(*a.shape[:-2]):
+            aq = self._q(a[idx], fmt, symmetric=self.nx.symmetric)
+            bq = self._q(b[idx], fmt)
+            y = quant.gemm(aq, bq, self.kernels, self.fold, self.acc_bits)
+            out[idx] = self._requantize(y, self.nx.outputs) if phase in FORWARD_PHASES else y
+        return out
 
     def _mvm_t(self, layer: int, e: np.ndarray, phase: str) -> np.ndarray:
         w = self.stored[layer]

@@ -23,6 +23,10 @@ Rounding = Literal["nearest", "stochastic"]
 INT_BITS = {"int16": 16, "int8": 8, "int4": 4, "int2": 2, "ternary": 2, "binary": 1}
 FLOAT_BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "fp8-e4m3": 8, "fp8-e5m2": 8}
 WEIGHT_ONLY = ("ternary", "binary")
+MAX_ARRAY_EDGE = 1 << 16
+"""Bound on array rows, columns and count: 256 x 256 is the largest systolic array built
+(TPU v1, REFERENCES); 65536 leaves room for designs and keeps every cycle count of a shape
+``xpusim price`` accepts (M x N x K < 2**62) exact in int64."""
 
 
 def format_bits(fmt: str) -> int:
@@ -101,23 +105,23 @@ class Energy:
 class SystolicParams:
     """A TPU-like accelerator: ``num_arrays`` systolic arrays of rows x cols MACs."""
 
-    array_rows: int = quantity(unit="PEs", doc="systolic array rows (SCALE-Sim ArrayHeight)",
-                               gt=0)
-    array_cols: int = quantity(unit="PEs", doc="systolic array columns (SCALE-Sim ArrayWidth)",
-                               gt=0)
+    array_rows: int = quantity(unit="PEs", doc="systolic array rows (SCALE-Sim ArrayHeight); "
+                               "at most 65536", gt=0, le=MAX_ARRAY_EDGE)
+    array_cols: int = quantity(unit="PEs", doc="systolic array columns (SCALE-Sim ArrayWidth); "
+                               "at most 65536", gt=0, le=MAX_ARRAY_EDGE)
     dataflow: Dataflow = option(doc="ws (weight-), os (output-) or is (input-stationary)",
                                 default="ws")
     num_arrays: int = quantity(unit="arrays", doc="arrays on the chip; a GEMM's output columns "
-                               "are split across them", gt=0, default=1)
-    clock_mhz: float = quantity(unit="MHz", doc="array clock", gt=0)
+                               "are split across them", gt=0, le=MAX_ARRAY_EDGE, default=1)
+    clock_mhz: float = quantity(unit="MHz", doc="array clock (at most 100 GHz)", gt=0, le=1e5)
     mac_bits: int = quantity(unit="bit", doc="native multiplier operand width; wider operands "
-                             "take ceil(bits/mac_bits)^2 passes", gt=0)
+                             "take ceil(bits/mac_bits)^2 passes", gt=0, le=64)
     float_macs: bool = option(doc="the MACs multiply float operands (bf16/fp16/fp8)",
                               default=False)
     accumulator_bits: int = quantity(unit="bit", doc="integer accumulator width (saturating)",
-                                     gt=0, default=32)
+                                     gt=0, le=64, default=32)
     vector_lanes: int = quantity(unit="ops/cycle", doc="vector unit width (activations, "
-                                 "requantization, optimizer)", gt=0)
+                                 "requantization, optimizer)", gt=0, le=1 << 20)
     numerics: Numerics = attrs.field(factory=Numerics, metadata={"doc": "operand formats"})
     memory: Memory
     energy: Energy
