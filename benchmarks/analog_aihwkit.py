@@ -17,7 +17,7 @@ Without aihwkit it says so and exits 0. Both simulators run with ``--threads`` t
    same 200 batches of (x, d) in both simulators; mean, mean |w| and std of the weights read
    afterwards, pooled over ``reps`` populations of devices.
 3. Training: the digits MLP (64-256-10, SGD, batches of 32) trained in-situ from the same
-   initial weights (xpusim's He-normal draw per seed, zero biases) in both simulators; test
+   initial weights (xpusim's draw per seed, zero biases) in both simulators; test
    accuracy mean ± std over seeds, and seconds per training epoch (training loop only).
 4. Speed: the in-situ epochs of 3., and one 2048 x 2048 inference MVM at batch 256 with the
    same tile mapping (512 x 512), periphery and PCM model (1 day of drift) on both sides.
@@ -251,6 +251,11 @@ def aihwkit_available() -> bool:
                           capture_output=True).returncode == 0
 
 
+def mlp(pm, data):
+    from xpusim.core.registry import DataShape
+    return pm.model("mlp:64-256-10", DataShape(data.sample_shape, data.n_classes))
+
+
 def xpusim_device(pm, spec, overrides, seed, optimizer="sgd"):
     from xpusim.core.optim import make_optimizer
     from xpusim.core.trace import Trace
@@ -275,8 +280,7 @@ def xpusim_drift(pm, weights, biases, data, reps):
                                     1000 + rep)
                 for i in range(2):
                     dev.place(i, weights[i], biases[i])
-                method = method_cls(pm.model("mlp:64-256-10"), dev, np.random.default_rng(0),
-                                    {"lr": 0.0})
+                method = method_cls(mlp(pm, data), dev, np.random.default_rng(0), {"lr": 0.0})
                 dev.finalize_training()
                 dev.prepare_inference()
                 accs.append(accuracy(method, data.x_test, data.y_test))
@@ -298,22 +302,21 @@ def xpusim_elementary(pm, xs, ds, reps):
     return out
 
 
-def xpusim_training(pm, data, seeds, epochs, rows=ROWS):
+def xpusim_training(pm, data, seeds, epochs, rows=None):
     from xpusim.core.scheduler import accuracy
     accs, secs = {}, {}
-    eye = np.eye(10, dtype=np.float32)
     n = len(data.x_train)
-    for name in rows:
+    for name in ROWS if rows is None else rows:
         spec, over, lr = ROWS[name]
         a, s = [], []
         warm = xpusim_device(pm, spec, ("training_mode=in-situ", *over), 0)  # compile first
-        method = pm.method("backprop").factory(pm.model("mlp:64-256-10"), warm,
-                                               np.random.default_rng(0), {"lr": lr})
+        method = pm.method("backprop").factory(mlp(pm, data), warm, np.random.default_rng(0),
+                                               {"lr": lr})
         method.initialize()
-        method.train_batch(data.x_train[:32], eye[data.y_train[:32]])
+        method.train_batch(data.x_train[:32], data.y_train[:32])
         for seed in range(seeds):
             dev = xpusim_device(pm, spec, ("training_mode=in-situ", *over), seed + 100)
-            method = pm.method("backprop").factory(pm.model("mlp:64-256-10"), dev,
+            method = pm.method("backprop").factory(mlp(pm, data), dev,
                                                    np.random.default_rng(seed), {"lr": lr})
             method.initialize()  # the He-normal draw exported to aihwkit (same seed)
             order_rng = np.random.default_rng(seed)
@@ -323,7 +326,7 @@ def xpusim_training(pm, data, seeds, epochs, rows=ROWS):
                 t0 = time.perf_counter()
                 for i in range(0, n, 32):
                     idx = order[i:i + 32]
-                    method.train_batch(data.x_train[idx], eye[data.y_train[idx]])
+                    method.train_batch(data.x_train[idx], data.y_train[idx])
                 epoch_s.append(time.perf_counter() - t0)
             a.append(accuracy(method, data.x_test, data.y_test))
             s.append(min(epoch_s))
@@ -331,11 +334,11 @@ def xpusim_training(pm, data, seeds, epochs, rows=ROWS):
     return accs, secs
 
 
-def initial_weights(pm, seed):
-    """xpusim's He-normal initial weights for ``seed`` (the draw ``initialize`` makes)."""
+def initial_weights(pm, data, seed):
+    """xpusim's initial weights for ``seed`` (the draw ``initialize`` makes)."""
     dev = xpusim_device(pm, "aihwkit-defaults", ("training_mode=hardware-aware",), 0)
-    method = pm.method("backprop").factory(pm.model("mlp:64-256-10"), dev,
-                                           np.random.default_rng(seed), {"lr": 0.05})
+    method = pm.method("backprop").factory(mlp(pm, data), dev, np.random.default_rng(seed),
+                                           {"lr": 0.05})
     method.initialize()
     return [dev.weights(i).astype(np.float32) for i in range(2)]
 
@@ -501,7 +504,7 @@ def main() -> int:
     arrays["pulse_x"] = prng.uniform(0, 1, (200, 32, 64)).astype(np.float32)
     arrays["pulse_d"] = (prng.standard_normal((200, 32, 10)) * 0.01).astype(np.float32)
     for seed in range(args.seeds):
-        for i, w in enumerate(initial_weights(pm, seed)):
+        for i, w in enumerate(initial_weights(pm, data, seed)):
             arrays[f"init{seed}_w{i}"] = w
     brng = np.random.default_rng(11)
     arrays["big_w"] = (brng.standard_normal((2048, 2048)) * 0.05).astype(np.float32)
