@@ -24,6 +24,19 @@ import numpy as np
 from numba import njit, prange
 
 from xpusim.numerics import gauss
+from xpusim.numerics.builds import threaded_and_serial
+
+
+@njit(cache=True, inline="always")
+def _abs_max(bits, i, lo, hi, cell):
+    """max |x[i, lo:hi]| of a float32 matrix x from its bits (``bits`` = x.view(uint32)):
+    an integer max, which vectorises where a float max does not; exact, as the float max.
+    ``cell`` is a scratch uint32[1]."""
+    b = np.uint32(0)
+    for j in range(lo, hi):
+        b = max(b, bits[i, j] & np.uint32(0x7FFFFFFF))
+    cell[0] = b
+    return np.float64(cell.view(np.float32)[0])
 
 
 def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
@@ -34,15 +47,15 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     levels = float(2 ** (bits - 1) - 1)
     to_code = levels / bound   # multiplications by reciprocals: the DAC was division-bound
     to_value = bound / levels
+    bits_x = x.view(np.uint32)
     for i in prange(m):
+        cell = np.empty(1, np.uint32)
         for t in range(t_count):
             lo = t * rows
             hi = min(k, lo + rows)
             s = 1.0
             if dynamic:
-                a = 0.0
-                for j in range(lo, hi):
-                    a = max(a, abs(x[i, j]))
+                a = _abs_max(bits_x, i, lo, hi, cell)
                 s = a / bound if a > 0.0 else 1.0
             inv = 1.0 / s
             acc = 0.0
@@ -74,8 +87,7 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
                 v = np.float64(partial[t, i, j])
                 if noisy:
                     v += sd * np.float64(z[i, t, j])
-                if abs(v) >= adc_bound:
-                    hit = 1
+                hit |= abs(v) >= adc_bound
                 if adc_enabled:
                     v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
                 acc[j] += v * s * col_gain[j]
@@ -87,48 +99,9 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
 # Each body compiled twice: threads pay off only for large products; for the small matrices of
 # a training step the serial build avoids thread start-up. The two builds give identical
 # results; ``read_any_size`` picks by size.
-dac = njit(cache=True, parallel=True)(_dac)
-dac_serial = njit(cache=True)(_dac)
-periphery = njit(cache=True, parallel=True)(_periphery)
-periphery_serial = njit(cache=True)(_periphery)
+dac, dac_serial = threaded_and_serial(_dac)
+periphery, periphery_serial = threaded_and_serial(_periphery)
 PARALLEL_MIN_ELEMENTS = 1 << 16
-
-
-@njit(cache=True, inline="always")
-def _fast_normal(h, out, f):
-    """The ziggurat's fast-path value of half-word h into out[f]; 1 if it needs the slow path."""
-    idx = h & np.uint64(0xFF)
-    mag = h >> np.uint64(9)
-    x = float(mag) * gauss.WI[idx]
-    out[f] = -x if (h >> np.uint64(8)) & np.uint64(1) else x
-    return 1 if mag >= gauss.KI[idx] else 0
-
-
-@njit(cache=True, inline="always")
-def normals_run(key, start, out):
-    """out[f] = normal start + f of stream ``key`` (as ``gauss.normal``), in two passes: every
-    draw on the ziggurat's fast path (one word per two draws), then the ~1 % that leave it."""
-    n = out.size
-    redo = 0
-    f = 0
-    if start & 1 and n > 0:  # an odd start takes the high half of its word
-        redo += _fast_normal(gauss.word(key, np.uint64(start >> 1)) >> np.uint64(32), out, 0)
-        f = 1
-    w0 = (start + f) >> 1
-    for p in range((n - f) >> 1):
-        r = gauss.word(key, np.uint64(w0 + p))
-        redo += _fast_normal(r & np.uint64(0xFFFFFFFF), out, f + 2 * p)
-        redo += _fast_normal(r >> np.uint64(32), out, f + 2 * p + 1)
-    if (n - f) & 1:
-        r = gauss.word(key, np.uint64(w0 + ((n - f) >> 1)))
-        redo += _fast_normal(r & np.uint64(0xFFFFFFFF), out, n - 1)
-    if redo:
-        for f in range(n):
-            g = start + f
-            h = (gauss.word(key, np.uint64(g >> 1)) >> np.uint64(32 * (g & 1))) \
-                & np.uint64(0xFFFFFFFF)
-            if (h >> np.uint64(9)) >= gauss.KI[h & np.uint64(0xFF)]:
-                out[f] = gauss.normal32(h, gauss.KI, gauss.WI, gauss.FI)
 
 
 @njit(cache=True)
@@ -154,6 +127,10 @@ def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
     std = np.empty(m, np.float32)
     acc = np.zeros((m, n))
     zrow = np.empty(n)
+    zbuf = np.empty(n + 2, np.uint64)
+    bits_x = x.view(np.uint32)
+    cell = np.empty(1, np.uint32)
+    w_noisy = w_noise > 0.0
     for i in range(m):
         sat[i] = 0
     for t in range(t_count):
@@ -163,18 +140,22 @@ def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
         for i in range(m):
             s = 1.0
             if dynamic:
-                a = 0.0
-                for j in range(lo, hi):
-                    a = max(a, abs(x[i, j]))
+                a = _abs_max(bits_x, i, lo, hi, cell)
                 s = a / input_bound if a > 0.0 else 1.0
             inv = 1.0 / s
-            sq = 0.0
             for j in range(lo, hi):
                 v = x[i, j] * inv
                 if dac_on:
                     v = np.round(min(max(v, -input_bound), input_bound) * to_code) * to_value
                 xq[i, j - lo] = v
-                sq += v * v
+            sq = 0.0
+            if w_noisy:  # the norm only scales the conductance noise (a serial sum: own loop)
+                for j in range(lo, hi):
+                    v = x[i, j] * inv
+                    if dac_on:
+                        v = np.round(min(max(v, -input_bound), input_bound) * to_code) \
+                            * to_value
+                    sq += v * v
             scale[i] = s
             norm = np.float32(np.sqrt(sq))
             std[i] = np.sqrt(on32 * on32 + (wn32 * norm) * (wn32 * norm))
@@ -183,16 +164,17 @@ def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
             sc = np.float64(scale[i])
             sd = np.float64(std[i])
             if noisy:
-                normals_run(key, (i * t_count + t) * n, zrow)
-            for j in range(n):
+                gauss.normals_block(key, np.uint64((i * t_count + t) * n), zrow, zbuf)
+            hit = 0
+            for j in range(n):  # branch-free in j: it vectorises
                 v = np.float64(part[i, j])
                 if noisy:
                     v += sd * np.float64(np.float32(zrow[j]))
-                if abs(v) >= adc_bound:
-                    sat[i] = 1
+                hit |= abs(v) >= adc_bound
                 if adc_on:
                     v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
                 acc[i, j] += v * sc * gain[j]
+            sat[i] |= hit
     for i in range(m):
         for j in range(n):
             out[i, j] = acc[i, j]

@@ -244,67 +244,43 @@ def apply_events(w, w_app, su, sd, lo, hi, gu, gd, ref, c, pwu, pwd, ev_i, ev_j,
 
 
 @njit(cache=True, inline="always")
-def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, one_sided, td,
-                  dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
-    """One update cycle (one sample, call number ``u``) of array ``dev``: update management,
-    trains, coincidences, pulses (module docstring). ``one_sided``: a pair of unidirectional
-    arrays w = dev - dev_m; a coincidence that would lower w raises dev_m instead (aihwkit
+def abs_max(v):
+    """max |v| of a contiguous vector, exactly: for float32 an integer max over the bits with
+    the sign cleared (it vectorises; a float max does not), else four independent chains."""
+    n = v.size
+    if v.itemsize == 4:
+        bits = v.view(np.uint32)
+        b = np.uint32(0)
+        for i in range(n):
+            b = max(b, bits[i] & np.uint32(0x7FFFFFFF))
+        cell = np.empty(1, np.uint32)
+        cell[0] = b
+        return np.float64(cell.view(np.float32)[0])
+    m0 = m1 = m2 = m3 = 0.0
+    for i in range(0, n - 3, 4):
+        m0 = max(m0, abs(np.float64(v[i])))
+        m1 = max(m1, abs(np.float64(v[i + 1])))
+        m2 = max(m2, abs(np.float64(v[i + 2])))
+        m3 = max(m3, abs(np.float64(v[i + 3])))
+    for i in range(n - n % 4, n):
+        m0 = max(m0, abs(np.float64(v[i])))
+    return max(max(m0, m1), max(m2, m3))
+
+
+@njit(cache=True, inline="always")
+def rows_update(x, d, s0, s1, lr, dw_gran, bl_max, ublm, um, keys, u0, u_step, dev, dev_m,
+                one_sided, td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
+    """Update cycles of array ``dev`` for samples s0 <= s < s1 of x (m, k), d (m, n), in order,
+    sample s as call number u0 + (s - s0)·u_step: update management, trains, coincidences,
+    pulses (module docstring). One call for many samples: the arrays are unpacked once (each
+    pass of an array costs reference counts). ``one_sided``: a pair of unidirectional arrays
+    w = dev - dev_m; a coincidence that would lower w raises dev_m instead (aihwkit
     OneSidedRPUDevice). ``td``, ``dact`` (n), ``xact``, ``tx_buf`` (k) and the ``ev_*`` (k n)
     are scratch (``scratch``)."""
-    k = xs.size
-    n = ds.size
-    xmax = 0.0
-    for i in range(k):
-        xmax = max(xmax, abs(np.float64(xs[i])))
-    dmax = 0.0
-    for j in range(n):
-        dmax = max(dmax, abs(np.float64(ds[j])))
-    if lr <= 0.0 or xmax == 0.0 or dmax == 0.0:
+    k = x.shape[1]
+    n = d.shape[1]
+    if lr <= 0.0:
         return
-    kval = lr * xmax * dmax / dw_gran
-    bl = bl_max
-    if ublm:
-        bl = min(int(math.ceil(kval)), bl_max)
-    a = math.sqrt(lr / (dw_gran * bl))
-    b = a
-    if um:
-        dval = dmax
-        if kval > bl_max:
-            dval *= bl_max / kval
-        a *= math.sqrt(xmax / dval)
-        b *= math.sqrt(dval / xmax)
-    words = 8 if bl <= 32 else 16
-    row = u * (k + n)
-    nz = 0
-    for j in range(n):  # the outputs that can fire, then their trains (compacted in place)
-        dact[nz] = j
-        nz += ds[j] != 0
-    nd = 0
-    for jj in range(nz):
-        j = dact[jj]
-        t = _train(abs(np.float64(ds[j])) * a, bl, keys[0], (row + k + j) * words)
-        dact[nd] = j
-        td[nd] = t
-        nd += t != np.uint64(0)
-    stats[S_SLOTS] += bl
-    stats[S_CALLS] += 1
-    if nd == 0:
-        return
-    nx = 0
-    for i in range(k):  # the same for the inputs
-        xact[nx] = i
-        nx += xs[i] != 0
-    na = 0
-    for ii in range(nx):
-        i = xact[ii]
-        t = _train(abs(np.float64(xs[i])) * b, bl, keys[0], (row + i) * words)
-        xact[na] = i
-        tx_buf[na] = t
-        na += t != np.uint64(0)
-    cnt_buf = ev_cnt[k * n:]  # past the events: one row's counts (ev_cnt has k n + n)
-    nev = 0
-    n_up = 0
-    n_down = 0
     w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1 = dev
     model = int(c1[C_MODEL])
     direct = not one_sided and model != PIECEWISE  # apply in the pair loop, no event list
@@ -316,88 +292,146 @@ def sample_update(xs, ds, lr, dw_gran, bl_max, ublm, um, keys, u, dev, dev_m, on
     es_a, es_b, es_aup, es_adown = c1[C_ES_A], c1[C_ES_B], c1[C_ES_AUP], c1[C_ES_ADOWN]
     es_gup, es_gdown, std_add, std_slope = c1[C_ES_GUP], c1[C_ES_GDOWN], c1[C_STD_ADD], \
         c1[C_STD_SLOPE]
-    for ii in range(na):
-        i = xact[ii]
-        tx = tx_buf[ii]
-        sx = xs[i] > 0
-        for jj in range(nd):  # vectorised popcounts
-            cnt_buf[jj] = _popcount(tx & td[jj])
-        for jj in range(nd):
-            cnt = cnt_buf[jj]
-            if cnt == 0:
-                continue
+    for s in range(s0, s1):
+        xs = x[s]
+        ds = d[s]
+        u = u0 + (s - s0) * u_step
+        xmax = abs_max(xs)
+        dmax = abs_max(ds)
+        if xmax == 0.0 or dmax == 0.0:
+            continue
+        kval = lr * xmax * dmax / dw_gran
+        bl = bl_max
+        if ublm:
+            bl = min(int(math.ceil(kval)), bl_max)
+        a = math.sqrt(lr / (dw_gran * bl))
+        b = a
+        if um:
+            dval = dmax
+            if kval > bl_max:
+                dval *= bl_max / kval
+            a *= math.sqrt(xmax / dval)
+            b *= math.sqrt(dval / xmax)
+        words = 8 if bl <= 32 else 16
+        row = u * (k + n)
+        nz = 0
+        for j in range(n):  # the outputs that can fire, then their trains (compacted in place)
+            dact[nz] = j
+            nz += ds[j] != 0
+        nd = 0
+        for jj in range(nz):
             j = dact[jj]
-            up = sx == (ds[j] > 0)
-            if up:
-                n_up += cnt
-            else:
-                n_down += cnt
-            if constant:  # the common device: only its steps and bounds are read
-                base = ((u * k + i) * n + j) * MAX_PULSES
-                v = w1[i, j]
-                s_step = su1[i, j] if up else -sd1[i, j]
-                b_lo, b_hi = lo1[i, j], hi1[i, j]
-                for p in range(cnt):
-                    z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
-                                     gauss.FI) if std > 0.0 else 0.0
-                    v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
-                w1[i, j] = v
-                continue
-            if linear:  # soft bounds and linear steps: slope, step, bounds, reference
-                base = ((u * k + i) * n + j) * MAX_PULSES
-                r = rf1[i, j]
-                v = w1[i, j] + r
-                if up:
-                    g, s_step = gu1[i, j], su1[i, j]
-                else:
-                    g, s_step = -gd1[i, j], -sd1[i, j]
-                b_lo, b_hi = lo1[i, j], hi1[i, j]
-                for p in range(cnt):
-                    z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
-                                     gauss.FI) if std > 0.0 else 0.0
-                    if mult:
-                        v = min(max(v + (g * v + s_step) * (1.0 + std * z), b_lo), b_hi)
-                    else:
-                        v = min(max(v + (g * v + s_step * (1.0 + std * z)), b_lo), b_hi)
-                w1[i, j] = v - r
-                continue
-            if direct:
-                flat = (u * k + i) * n + j
-                v = run_pulses(w1[i, j], cnt, up, su1[i, j], sd1[i, j], lo1[i, j], hi1[i, j],
-                               gu1[i, j], gd1[i, j], rf1[i, j], model, std, mult, es_a, es_b,
-                               es_aup, es_adown, es_gup, es_gdown, std_add, std_slope, keys[1],
-                               flat * MAX_PULSES)
-                w1[i, j] = v
-                if wn > 0.0:
-                    a1[i, j] = v + wn * gauss.normal(keys[2], np.uint64(flat), gauss.KI,
-                                                     gauss.WI, gauss.FI)
-                continue
-            ev_i[nev] = i
-            ev_j[nev] = j
-            ev_cnt[nev] = cnt
-            ev_up[nev] = up
-            nev += 1
-    stats[S_UP] += n_up
-    stats[S_DOWN] += n_down
-    if direct:
-        return
-    if one_sided:
-        w2, a2, su2, sd2, lo2, hi2, gu2, gd2, rf2, c2, pu2, pd2 = dev_m
-        apply_events(w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1, ev_i, ev_j,
-                     ev_cnt, ev_up, nev, 1, keys[1], keys[2], MAX_PULSES, u, k, n)
-        apply_events(w2, a2, su2, sd2, lo2, hi2, gu2, gd2, rf2, c2, pu2, pd2, ev_i, ev_j,
-                     ev_cnt, ev_up, nev, 0, keys[1], keys[2], MAX_PULSES, u, k, n)
-    else:
-        apply_events(w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1, ev_i, ev_j,
-                     ev_cnt, ev_up, nev, -1, keys[1], keys[2], MAX_PULSES, u, k, n)
+            t = _train(abs(np.float64(ds[j])) * a, bl, keys[0], (row + k + j) * words)
+            dact[nd] = j
+            td[nd] = t
+            nd += t != np.uint64(0)
+        stats[S_SLOTS] += bl
+        stats[S_CALLS] += 1
+        if nd == 0:
+            continue
+        nx = 0
+        for i in range(k):  # the same for the inputs
+            xact[nx] = i
+            nx += xs[i] != 0
+        na = 0
+        for ii in range(nx):
+            i = xact[ii]
+            t = _train(abs(np.float64(xs[i])) * b, bl, keys[0], (row + i) * words)
+            xact[na] = i
+            tx_buf[na] = t
+            na += t != np.uint64(0)
+        cnt_buf = ev_cnt[k * n:k * n + n]  # past the events: one row's counts (ev_cnt: k n + 3 n)
+        nev = 0
+        n_up = 0
+        n_down = 0
+        hit = ev_cnt[k * n + n:k * n + 2 * n]  # past the events: the coinciding outputs
+        d_pos = ev_cnt[k * n + 2 * n:]  # 1 where d_j > 0, in the order of dact
+        for jj in range(nd):
+            d_pos[jj] = ds[dact[jj]] > 0
+        for ii in range(na):
+            i = xact[ii]
+            tx = tx_buf[ii]
+            sx = np.int64(xs[i] > 0)
+            nh = 0
+            for jj in range(nd):  # vectorised popcounts, then the coincidences, branch-free
+                c = _popcount(tx & td[jj])
+                cnt_buf[jj] = c
+                hit[nh] = jj
+                nh += c != 0
+            for hh in range(nh):
+                jj = hit[hh]
+                cnt = cnt_buf[jj]
+                j = dact[jj]
+                upi = np.int64(sx == d_pos[jj])
+                up = upi != 0
+                n_up += cnt * upi
+                n_down += cnt - cnt * upi
+                if constant:  # the common device: only its steps and bounds are read
+                    base = ((u * k + i) * n + j) * MAX_PULSES
+                    v = w1[i, j]
+                    s_u, s_d = su1[i, j], sd1[i, j]
+                    s_step = s_u if up else -s_d
+                    b_lo, b_hi = lo1[i, j], hi1[i, j]
+                    for p in range(cnt):
+                        z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
+                                         gauss.FI) if std > 0.0 else 0.0
+                        v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
+                    w1[i, j] = v
+                    continue
+                if linear:  # soft bounds and linear steps: slope, step, bounds, reference
+                    base = ((u * k + i) * n + j) * MAX_PULSES
+                    r = rf1[i, j]
+                    v = w1[i, j] + r
+                    g_u, g_d, s_u, s_d = gu1[i, j], gd1[i, j], su1[i, j], sd1[i, j]
+                    g = g_u if up else -g_d
+                    s_step = s_u if up else -s_d
+                    b_lo, b_hi = lo1[i, j], hi1[i, j]
+                    for p in range(cnt):
+                        z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
+                                         gauss.FI) if std > 0.0 else 0.0
+                        if mult:
+                            v = min(max(v + (g * v + s_step) * (1.0 + std * z), b_lo), b_hi)
+                        else:
+                            v = min(max(v + (g * v + s_step * (1.0 + std * z)), b_lo), b_hi)
+                    w1[i, j] = v - r
+                    continue
+                if direct:
+                    flat = (u * k + i) * n + j
+                    v = run_pulses(w1[i, j], cnt, up, su1[i, j], sd1[i, j], lo1[i, j], hi1[i, j],
+                                   gu1[i, j], gd1[i, j], rf1[i, j], model, std, mult, es_a, es_b,
+                                   es_aup, es_adown, es_gup, es_gdown, std_add, std_slope, keys[1],
+                                   flat * MAX_PULSES)
+                    w1[i, j] = v
+                    if wn > 0.0:
+                        a1[i, j] = v + wn * gauss.normal(keys[2], np.uint64(flat), gauss.KI,
+                                                         gauss.WI, gauss.FI)
+                    continue
+                ev_i[nev] = i
+                ev_j[nev] = j
+                ev_cnt[nev] = cnt
+                ev_up[nev] = up
+                nev += 1
+        stats[S_UP] += n_up
+        stats[S_DOWN] += n_down
+        if direct:
+            continue
+        if one_sided:
+            w2, a2, su2, sd2, lo2, hi2, gu2, gd2, rf2, c2, pu2, pd2 = dev_m
+            apply_events(w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1, ev_i, ev_j,
+                         ev_cnt, ev_up, nev, 1, keys[1], keys[2], MAX_PULSES, u, k, n)
+            apply_events(w2, a2, su2, sd2, lo2, hi2, gu2, gd2, rf2, c2, pu2, pd2, ev_i, ev_j,
+                         ev_cnt, ev_up, nev, 0, keys[1], keys[2], MAX_PULSES, u, k, n)
+        else:
+            apply_events(w1, a1, su1, sd1, lo1, hi1, gu1, gd1, rf1, c1, pu1, pd1, ev_i, ev_j,
+                         ev_cnt, ev_up, nev, -1, keys[1], keys[2], MAX_PULSES, u, k, n)
 
 
 @njit(cache=True)
 def scratch(k, n):
-    """Scratch arrays of ``sample_update``: td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up."""
+    """Scratch arrays of ``rows_update``: td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up."""
     return (np.empty(n, np.uint64), np.empty(n, np.int64), np.empty(k, np.int64),
             np.empty(k, np.uint64), np.empty(k * n, np.int64), np.empty(k * n, np.int64),
-            np.empty(k * n + n, np.int64), np.empty(k * n, np.int8))
+            np.empty(k * n + 3 * n, np.int64), np.empty(k * n, np.int8))
 
 
 @njit(cache=True)
@@ -408,9 +442,8 @@ def pulse_batch(x, d, lr, dw_gran, bl_max, ublm, um, keys, dev, dev_m, one_sided
     m, k = x.shape
     n = d.shape[1]
     td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
-    for s in range(m):
-        sample_update(x[s], d[s], lr, dw_gran, bl_max, ublm, um, keys, s, dev, dev_m, one_sided,
-                      td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats)
+    rows_update(x, d, 0, m, lr, dw_gran, bl_max, ublm, um, keys, 0, 1, dev, dev_m, one_sided, td,
+                dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats)
 
 
 @njit(cache=True)

@@ -32,7 +32,7 @@ noise of output j in read t = s·R + r is draw t·n + j of ``keys[3]``; chopper 
 t of ``keys[4]`` (inputs) and t·n + j of ``keys[5]`` (outputs).
 
 numba's on-disk cache does not see edits in ``pulsed.py`` from ``transfer_batch``, which
-compiles ``pulsed.sample_update`` in: clear ``__pycache__/*.nb[ic]`` after changing it.
+compiles ``pulsed.rows_update`` in: clear ``__pycache__/*.nb[ic]`` after changing it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from numba import njit
 
 from xpusim.numerics import gauss
 
-from .pulsed import sample_update, scratch
+from .pulsed import abs_max, rows_update, scratch
 
 TIKI_TAKA, TTV2, CTTV2, AGAD = 1, 2, 3, 4
 ALGORITHMS = {"tiki-taka": TIKI_TAKA, "ttv2": TTV2, "c-ttv2": CTTV2, "agad": AGAD}
@@ -120,21 +120,19 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
         every = max(int(np.round(tp[P_EVERY])), 0)
     dw_a = tp[P_DWA]
     dw_c = tp[P_DWC]
-    xs = np.empty(k)
-    ds = np.empty(n)
+    xs = np.empty((1, k))  # one sample, chopper signs applied
+    ds = np.empty((1, n))
+    wd2 = np.empty((1, n))
+    onehot2 = np.zeros((1, k))
+    run_start = 0  # rules without choppers update A in runs of samples between transfers
     rd = np.empty(n)
     wd = np.empty(n)
-    onehot = np.zeros(k)
     td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up = scratch(k, n)
     w_read = dev_a[1]  # A's apparent weights
     for s in range(m):
-        xmax = 0.0
-        for i in range(k):
-            xmax = max(xmax, abs(np.float64(x[s, i])))
-        dmax = 0.0
-        for j in range(n):
-            dmax = max(dmax, abs(np.float64(d[s, j])))
         if chopped and tp[P_AUTOSCALE] != 0.0:
+            xmax = abs_max(x[s])
+            dmax = abs_max(d[s])
             ts[T_MX] = _running_max(ts[T_MX], xmax, tp[P_AUTOMOM], m)
             ts[T_MD] = _running_max(ts[T_MD], dmax, tp[P_AUTOMOM], m)
         if chopped and tp[P_AUTOSCALE] != 0.0 and tp[P_FAST_LR] > 0.0:
@@ -148,18 +146,24 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
         else:
             count_lr = lr
         ts[T_COUNT_LR] = count_lr
-        for i in range(k):
-            xs[i] = -x[s, i] if chopped and in_chop[i] else x[s, i]
-        for j in range(n):
-            ds[j] = -d[s, j] if chopped and out_chop[j] else d[s, j]
-        sample_update(xs, ds, count_lr, dw_a, int(tp[P_BL]), tp[P_UBLM] != 0.0,
-                      tp[P_UM] != 0.0, keys, s * (n_reads + 1), dev_a, dev_a, False, td, dact,
-                      xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats_a)
+        if chopped:
+            for i in range(k):
+                xs[0, i] = -x[s, i] if in_chop[i] else x[s, i]
+            for j in range(n):
+                ds[0, j] = -d[s, j] if out_chop[j] else d[s, j]
+            rows_update(xs, ds, 0, 1, count_lr, dw_a, int(tp[P_BL]), tp[P_UBLM] != 0.0,
+                        tp[P_UM] != 0.0, keys, s * (n_reads + 1), 1, dev_a, dev_a, False, td,
+                        dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats_a)
         ts[T_UPDATES] += 1.0
-        if every <= 0 or int(ts[T_UPDATES]) % every != 0:
-            continue
         tlr = tp[P_TLR] * lr if tp[P_SCALE_TLR] != 0.0 else tp[P_TLR]
-        if tlr == 0.0:
+        transfer_now = every > 0 and int(ts[T_UPDATES]) % every == 0 and tlr != 0.0
+        if not chopped and (transfer_now or s == m - 1):  # count_lr is the same each sample
+            rows_update(x, d, run_start, s + 1, count_lr, dw_a, int(tp[P_BL]),
+                        tp[P_UBLM] != 0.0, tp[P_UM] != 0.0, keys, run_start * (n_reads + 1),
+                        n_reads + 1, dev_a, dev_a, False, td, dact, xact, tx_buf, ev_i, ev_j,
+                        ev_cnt, ev_up, stats_a)
+            run_start = s + 1
+        if not transfer_now:
             continue
         start = int(ts[T_SLICE])
         n_t = min(n_reads, k)
@@ -275,12 +279,13 @@ def transfer_batch(x, d, lr, tp, keys, dev_a, dev_c, buf, mean, past, in_chop, o
                     in_chop[i] = 1 - in_chop[i]
                     switched[i] = 1
             if write:
-                onehot[i] = 1.0
-                sample_update(onehot, wd, c_lr, dw_c, int(tp[P_TBL]), tp[P_TUM] != 0.0,
-                              tp[P_TUM] != 0.0, keys, s * (n_reads + 1) + 1 + r, dev_c, dev_c,
-                              False, td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up,
-                              stats_c)
-                onehot[i] = 0.0
+                onehot2[0, i] = 1.0
+                for j in range(n):
+                    wd2[0, j] = wd[j]
+                rows_update(onehot2, wd2, 0, 1, c_lr, dw_c, int(tp[P_TBL]), tp[P_TUM] != 0.0,
+                            tp[P_TUM] != 0.0, keys, s * (n_reads + 1) + 1 + r, 1, dev_c, dev_c,
+                            False, td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats_c)
+                onehot2[0, i] = 0.0
             if chopped and i == k - 1:
                 ts[T_COUNTER] += 1.0
         ts[T_SLICE] = float((start + n_t) % k)
