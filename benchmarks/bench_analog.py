@@ -4,8 +4,8 @@
    IR drop, stuck devices, PCM programming noise, drift and 1/f noise, drift compensation),
    1024x1024 weights, batch 256, vs a NumPy float32 matmul of the same shape (target <= 3x).
 2. One simulated in-situ training epoch of the digits MLP (45 batches of 32, aihwkit-defaults
-   with training_mode=in-situ, training only), seconds per epoch (aihwkit on a 2-core machine:
-   tests/analog/compare_aihwkit.py times both in one run).
+   with training_mode=in-situ, training only), seconds per epoch (benchmarks/analog_aihwkit.py
+   times aihwkit's beside it in one run).
 
     python benchmarks/bench_analog.py
 """
@@ -61,7 +61,7 @@ def bench_mvm():
 
 def bench_epoch(spec="aihwkit-defaults", epochs=5):
     """Seconds per in-situ training epoch (45 batches of 32, training only, no evaluation),
-    the loop tests/analog/compare_aihwkit.py times in aihwkit."""
+    the loop benchmarks/analog_aihwkit.py times in aihwkit."""
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).parent))
@@ -81,4 +81,4 @@ if __name__ == "__main__":
           f"(target <= 3x; per round {', '.join(f'{r:.2f}' for r in ratios)})")
     te = bench_epoch()
     print(f"in-situ digits epoch (45 batches of 32, training only, aihwkit-defaults): {te:.3f} s "
-          f"(aihwkit: tests/analog/compare_aihwkit.py times both in one run)")
+          f"(benchmarks/analog_aihwkit.py times aihwkit's beside it)")

@@ -57,3 +57,24 @@ def test_parallel_serial_and_twin_agree_bit_for_bit():
     reference.fill_normal(np.uint64(99), c)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("start,n", [(0, 1), (1, 1), (3, 8), (10, 257), (4095, 9000)])
+def test_block_draws_are_the_draws_of_their_index(start, n):
+    """``normals_block`` (fast path first, slow path after) gives normal start + f for each f,
+    odd starts included; 9000 draws take the slow path (~1 %) many times."""
+    from numba import njit
+
+    @njit
+    def block(key, start, out):
+        gauss.normals_block(key, np.uint64(start), out, np.empty(out.size + 2, np.uint64))
+
+    @njit
+    def one_by_one(key, start, out):
+        for f in range(out.size):
+            out[f] = gauss.normal(key, np.uint64(start + f), gauss.KI, gauss.WI, gauss.FI)
+
+    a, b = np.empty(n), np.empty(n)
+    block(np.uint64(5), start, a)
+    one_by_one(np.uint64(5), start, b)
+    np.testing.assert_array_equal(a, b)

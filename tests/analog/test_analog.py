@@ -176,7 +176,7 @@ def test_in_situ_stuck_devices_do_not_move(pm):
     dev = make_device(pm, ("training_mode=in-situ", "noise.stuck_fraction=0.2"))
     w = np.full((64, 32), 0.1, np.float32)
     dev.place(0, w)
-    stuck = dev.dev[0]["stuck"]
+    stuck = dev.rules[0].array.stuck
     assert 0.1 < stuck.mean() < 0.3
     before = dev.weights(0)[stuck]
     dev.update(0, np.ones((8, 64), np.float32), np.ones((8, 32), np.float32), 0.1)
@@ -198,7 +198,9 @@ def test_bad_specs_rejected_clearly(pm, override, message):
     assert "pcm-hermes.toml" in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["pcm-hermes", "reram-generic", "aihwkit-defaults"])
+@pytest.mark.parametrize("name", ["pcm-hermes", "reram-generic", "aihwkit-defaults",
+                                  "preset-reram-es", "preset-reram-sb", "preset-ecram",
+                                  "preset-capacitor", "preset-pcm"])
 def test_specs_load_and_are_cited(pm, name):
     assert pm.load_spec(name).backend == "analog"
     assert uncited(read_toml(SPECS / f"{name}.toml")) == []
@@ -266,3 +268,18 @@ def test_drift_study_light():
     for train in ("fp32", "hardware-aware"):
         assert mean[(train, "global")]["1 year"] > mean[(train, "global")]["1 s"] - 0.03
     assert mean[("hardware-aware", "global")]["1 year"] > mean[("fp32", "global")]["1 year"] - 0.02
+
+
+@pytest.mark.parametrize("over, has, lacks", [
+    ((), {"read", "program_noise", "age_noise", "prog_sigmas"}, {"pulse_batch"}),
+    (("training_mode=in-situ",), {"read", "pulse_batch"}, {"program_noise", "transfer_batch"}),
+    (("training_mode=in-situ", "layers.1.transfer.algorithm=ttv2"),
+     {"pulse_batch", "transfer_batch", "read_row"}, {"pulse_counts"}),
+    (("training_mode=hybrid", "pulsed.lifetime=10"), {"pulse_counts", "pulse_decay"},
+     {"pulse_batch"}),
+    (("layers.0.modifier.type=discretize",), {"modify_weights"}, {"read_row"}),
+])
+def test_kernel_set_holds_what_the_spec_runs(pm, over, has, lacks):
+    """A plugin replacing a kernel must see it run: the set holds only what the spec calls."""
+    names = set(pm.compute_kernels(pm.load_spec("pcm-hermes", over)).names)
+    assert has <= names and not lacks & names

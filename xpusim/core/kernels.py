@@ -152,6 +152,8 @@ class CostModel:
             from summed ``extras`` plus ``time_s`` and ``energy_j``, for ``xpusim price``.
         columns: the trace columns ``price`` takes, in order: ``STANDARD_COLUMNS``, or with
             ``GEOMETRY_COLUMNS`` after them.
+        layer_params: optional ``{layer id: params vector}`` for layers whose spec numbers
+            differ (per-layer settings); rows of other layers are priced with ``params``.
     """
 
     _price: PriceKernel | str = attrs.field(alias="price")
@@ -164,6 +166,9 @@ class CostModel:
     provider: str = ""
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
     columns: tuple[str, ...] = attrs.field(default=STANDARD_COLUMNS, converter=tuple)
+    layer_params: Mapping[int, np.ndarray] = attrs.field(
+        factory=dict, converter=lambda d: {int(k): np.ascontiguousarray(v, dtype=np.float64)
+                                           for k, v in d.items()})
 
     @columns.validator
     def _check_columns(self, _attribute: Any, value: tuple[str, ...]) -> None:

@@ -51,12 +51,27 @@ def _column(cols: Mapping[str, np.ndarray], name: str, n: int) -> np.ndarray:
     return np.full(n, default, dtype=_DTYPES[name])
 
 
+def _row_groups(layers, n: int, cost: CostModel):
+    """(row indices, or None for all rows; params) to price: the rows of layers that have
+    their own ``cost.layer_params`` (per-layer spec settings), then the rest with ``params``."""
+    if not cost.layer_params or layers is None or n == 0:
+        return [(None, cost.params)]
+    layers = np.asarray(layers).reshape(-1)
+    special = [lid for lid in cost.layer_params if (layers == lid).any()]
+    if not special:
+        return [(None, cost.params)]
+    groups = [(np.flatnonzero(layers == lid), cost.layer_params[lid]) for lid in special]
+    rest = np.flatnonzero(~np.isin(layers, special))
+    return groups + ([(rest, cost.params)] if rest.size else [])
+
+
 def price_columns(cost: CostModel, cols: Mapping[str, np.ndarray],
                   spec_name: str = "?") -> PricedRows:
     """Price every row of ``cols`` (trace columns, any shape, flattened) with ``cost``.
 
-    Raises ``CostError`` naming the first row the kernel cannot price (time -1) or prices
-    with a negative or non-finite time, energy or counter.
+    Rows of a layer with its own ``cost.layer_params`` (needs a ``layer`` column) are priced
+    with those. Raises ``CostError`` naming the first row the kernel cannot price (time -1) or
+    prices with a negative or non-finite time, energy or counter.
     """
     n = int(np.asarray(cols["m"]).size)
     args = [_column(cols, c, n) for c in cost.columns]
@@ -68,7 +83,14 @@ def price_columns(cost: CostModel, cols: Mapping[str, np.ndarray],
     if single:
         numba.set_num_threads(1)
     try:
-        cost.price(*args, cost.params, time_s, dyn, extras)
+        for rows, params in _row_groups(cols.get("layer"), n, cost):
+            if rows is None:
+                cost.price(*args, params, time_s, dyn, extras)
+                continue
+            t, e, x = np.zeros(rows.size), np.zeros((rows.size, dyn.shape[1])), \
+                np.zeros((rows.size, extras.shape[1]))
+            cost.price(*(a[rows] for a in args), params, t, e, x)
+            time_s[rows], dyn[rows], extras[rows] = t, e, x
     finally:
         if single:
             numba.set_num_threads(threads)

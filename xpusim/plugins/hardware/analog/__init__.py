@@ -14,7 +14,7 @@ from .device import AnalogDevice
 
 BACKEND = "analog"
 ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
-                "DAC resolution")
+                "DAC resolution (update rows: pulse-train slots per sample)")
 """The same definition as ``cost.ANALOG`` (a format may be registered twice if it agrees),
 here so that registration does not import the cost kernel's module."""
 
@@ -39,10 +39,38 @@ def xpusim_register_backends():
 def xpusim_compute_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    compute = f"{__name__}.compute"
-    return KernelSet(dac=f"{compute}:dac_any_size", periphery=f"{compute}:periphery_any_size",
-                     normals=f"{compute}:normals_any_size", pulse_update=f"{compute}:pulse_update",
-                     coincidences=f"{compute}:coincidences")
+    return KernelSet(**kernels_for(spec.params))
+
+
+def _ref(module: str, name: str) -> str:
+    return f"{__name__}.{module}:{name}"
+
+
+def kernels_for(p) -> dict:
+    """The kernels a spec's runs call, by reference (no more: an override plugin must see its
+    kernel run): the read pipeline always; the pulsed update in-situ; the rest as the spec or
+    one of its layer tables switches them on."""
+    layers = [p] + [params.layer_params(p, int(k)) for k in p.layers]
+    k = {"read": _ref("compute", "read_any_size")}
+    if p.training_mode == "hardware-aware":
+        k.update(program_noise=_ref("noise_models", "program_noise"),
+                 age_noise=_ref("noise_models", "age_noise"))
+        if any(lp.hwa_noise_scale > 0 for lp in layers):
+            k["prog_sigmas"] = _ref("noise_models", "prog_sigmas")
+        if any(lp.modifier.type != "none" or lp.modifier.pdrop > 0 for lp in layers):
+            k["modify_weights"] = _ref("hwa", "modify_weights")
+        return k
+    if p.training_mode == "hybrid":
+        k["pulse_counts"] = _ref("pulsed", "apply_counts")
+    else:
+        k["pulse_batch"] = _ref("pulsed", "pulse_batch")
+        if any(lp.transfer.algorithm != "none" for lp in layers):
+            k["transfer_batch"] = _ref("transfer", "transfer_batch")
+        if any(lp.transfer.algorithm != "none" or lp.pulsed.one_sided.enabled for lp in layers):
+            k["read_row"] = _ref("transfer", "read_row")
+    if any(lp.pulsed.lifetime > 0 for lp in layers):
+        k["pulse_decay"] = _ref("pulsed", "decay")
+    return k
 
 
 @hookimpl(trylast=True)
@@ -52,7 +80,9 @@ def xpusim_cost_kernels(spec):
     from . import cost
 
     p = spec.params
+    per_layer = {int(k): cost.pack(params.layer_params(p, int(k))) for k in p.layers}
     return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
+                     layer_params=per_layer,
                      extras=cost.EXTRAS, static_power_w=p.static_power_w,
                      price_usd_per_hour=p.price_usd_per_hour, summarize=partial(cost.summarize,
                                                             tiles_on_chip=p.tile.tiles_on_chip),

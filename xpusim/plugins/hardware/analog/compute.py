@@ -11,13 +11,11 @@ conductance difference (G+ - G-)/g_max; everything the hardware adds around it l
   column current has std sigma_w*||x||_2, exactly Gaussian), ADC saturation at +-bound and
   rounding to ``bits`` (``2^bits-2`` steps over the range, E12), then digital rescaling by the
   input scale and per-column weight scale/drift-compensation gain, summed over row tiles.
-* ``pulse_update``: signed coincidence counts applied to pulsed devices with constant-step or
-  soft-bounds response, up/down asymmetry, cycle-to-cycle spread and per-device bounds
-  (aihwkit ConstantStep / SoftBounds devices, REFERENCES E13).
 
-Randomness comes from the device's seeded Generator, drawn and passed in as arrays; the read
-noise's normals come from ``xpusim.numerics.gauss`` (a counter-based stream keyed by one draw
-of that Generator: parallel, and the same whatever the thread count).
+The read noise's normals come from ``xpusim.numerics.gauss`` (a counter-based stream keyed by
+one draw of the device's Generator: parallel, and the same whatever the thread count). In-situ
+updates are in ``pulsed.py`` and ``transfer.py``, programmed-weight noise in
+``noise_models.py``, weight modifiers in ``hwa.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +24,19 @@ import numpy as np
 from numba import njit, prange
 
 from xpusim.numerics import gauss
+from xpusim.numerics.builds import threaded_and_serial
+
+
+@njit(cache=True, inline="always")
+def _abs_max(bits, i, lo, hi, cell):
+    """max |x[i, lo:hi]| of a float32 matrix x from its bits (``bits`` = x.view(uint32)):
+    an integer max, which vectorises where a float max does not; exact, as the float max.
+    ``cell`` is a scratch uint32[1]."""
+    b = np.uint32(0)
+    for j in range(lo, hi):
+        b = max(b, bits[i, j] & np.uint32(0x7FFFFFFF))
+    cell[0] = b
+    return np.float64(cell.view(np.float32)[0])
 
 
 def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
@@ -36,15 +47,15 @@ def _dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
     levels = float(2 ** (bits - 1) - 1)
     to_code = levels / bound   # multiplications by reciprocals: the DAC was division-bound
     to_value = bound / levels
+    bits_x = x.view(np.uint32)
     for i in prange(m):
+        cell = np.empty(1, np.uint32)
         for t in range(t_count):
             lo = t * rows
             hi = min(k, lo + rows)
             s = 1.0
             if dynamic:
-                a = 0.0
-                for j in range(lo, hi):
-                    a = max(a, abs(x[i, j]))
+                a = _abs_max(bits_x, i, lo, hi, cell)
                 s = a / bound if a > 0.0 else 1.0
             inv = 1.0 / s
             acc = 0.0
@@ -76,8 +87,7 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
                 v = np.float64(partial[t, i, j])
                 if noisy:
                     v += sd * np.float64(z[i, t, j])
-                if abs(v) >= adc_bound:
-                    hit = 1
+                hit |= abs(v) >= adc_bound
                 if adc_enabled:
                     v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
                 acc[j] += v * s * col_gain[j]
@@ -88,161 +98,113 @@ def _periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, ad
 
 # Each body compiled twice: threads pay off only for large products; for the small matrices of
 # a training step the serial build avoids thread start-up. The two builds give identical
-# results; the ``*_any_size`` functions, which the backend registers, pick one by size.
-dac = njit(cache=True, parallel=True)(_dac)
-dac_serial = njit(cache=True)(_dac)
-periphery = njit(cache=True, parallel=True)(_periphery)
-periphery_serial = njit(cache=True)(_periphery)
+# results; ``read_any_size`` picks by size.
+dac, dac_serial = threaded_and_serial(_dac)
+periphery, periphery_serial = threaded_and_serial(_periphery)
 PARALLEL_MIN_ELEMENTS = 1 << 16
 
 
-def dac_any_size(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
-    """``dac`` (threaded) for large inputs, ``dac_serial`` for small ones."""
-    kernel = dac if x.size >= PARALLEL_MIN_ELEMENTS else dac_serial
-    kernel(x, rows, bits, bound, dynamic, enabled, xq, scale, norm)
-
-
-def periphery_any_size(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound,
-                       noisy, out, sat):
-    """``periphery`` (threaded) for large products, ``periphery_serial`` for small ones."""
-    kernel = periphery if partial.size >= PARALLEL_MIN_ELEMENTS else periphery_serial
-    kernel(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc_bound, noisy, out,
-           sat)
-
-
-def normals_any_size(key, out):
-    """``gauss.fill_normal`` (threaded) for many draws, its serial build for few (the draws
-    depend on (key, index) only, so both give the same numbers)."""
-    kernel = gauss.fill_normal if out.size >= PARALLEL_MIN_ELEMENTS else gauss.fill_normal_serial
-    kernel(key, out)
-
-
 @njit(cache=True)
-def pulse_update(w, n_up, n_down, dw_up, dw_down, w_lo, w_hi, c2c_up, c2c_down, c2c_std, soft):
-    """Apply n_up potentiating then n_down depressing pulses to each device of w (in place).
-
-    constant-step: w += n*dw (*(1 + c2c_std*sqrt(n)*z) for the summed cycle-to-cycle spread),
-    clipped to [w_lo, w_hi]. soft-bounds: each pulse moves dw*(1 - w/w_hi) up or
-    dw*(1 - w/w_lo) down; n pulses in closed form w_hi - (w_hi - w)(1 - dw/w_hi)^n.
-    """
-    k, n = w.shape
-    for i in range(k):
+def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+               adc_bound, out_noise, w_noise, key, out, sat):
+    """One read of x (m,k) through w (k,n) in a single call, for the small products of a
+    training step (no Python between the stages): per row tile the DAC of ``dac``, the tile
+    product (float32 BLAS), the read noise (normal (i T + t) n + j of stream ``key``, as
+    ``gauss.fill_normal`` draws the (m, T, n) array of ``_read_noise``) and the ADC and digital
+    sum of ``periphery``. Same numbers as those kernels in sequence."""
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, (k + rows - 1) // rows)
+    levels = float(2 ** (dac_bits - 1) - 1)
+    to_code = levels / input_bound
+    to_value = input_bound / levels
+    step = 2.0 * adc_bound / (2.0 ** adc_bits - 2.0)
+    per_step = 1.0 / step
+    noisy = out_noise > 0.0 or w_noise > 0.0
+    on32 = np.float32(out_noise)
+    wn32 = np.float32(w_noise)
+    scale = np.empty(m, np.float32)
+    std = np.empty(m, np.float32)
+    acc = np.zeros((m, n))
+    zrow = np.empty(n)
+    zbuf = np.empty(n + 2, np.uint64)
+    bits_x = x.view(np.uint32)
+    cell = np.empty(1, np.uint32)
+    w_noisy = w_noise > 0.0
+    for i in range(m):
+        sat[i] = 0
+    for t in range(t_count):
+        lo = t * rows
+        hi = min(k, lo + rows)
+        xq = np.empty((m, hi - lo), np.float32)
+        for i in range(m):
+            s = 1.0
+            if dynamic:
+                a = _abs_max(bits_x, i, lo, hi, cell)
+                s = a / input_bound if a > 0.0 else 1.0
+            inv = 1.0 / s
+            for j in range(lo, hi):
+                v = x[i, j] * inv
+                if dac_on:
+                    v = np.round(min(max(v, -input_bound), input_bound) * to_code) * to_value
+                xq[i, j - lo] = v
+            sq = 0.0
+            if w_noisy:  # the norm only scales the conductance noise (a serial sum: own loop)
+                for j in range(lo, hi):
+                    v = x[i, j] * inv
+                    if dac_on:
+                        v = np.round(min(max(v, -input_bound), input_bound) * to_code) \
+                            * to_value
+                    sq += v * v
+            scale[i] = s
+            norm = np.float32(np.sqrt(sq))
+            std[i] = np.sqrt(on32 * on32 + (wn32 * norm) * (wn32 * norm))
+        part = np.dot(xq, w[lo:hi])
+        for i in range(m):
+            sc = np.float64(scale[i])
+            sd = np.float64(std[i])
+            if noisy:
+                gauss.normals_block(key, np.uint64((i * t_count + t) * n), zrow, zbuf)
+            hit = 0
+            for j in range(n):  # branch-free in j: it vectorises
+                v = np.float64(part[i, j])
+                if noisy:
+                    v += sd * np.float64(np.float32(zrow[j]))
+                hit |= abs(v) >= adc_bound
+                if adc_on:
+                    v = np.round(min(max(v, -adc_bound), adc_bound) * per_step) * step
+                acc[i, j] += v * sc * gain[j]
+            sat[i] |= hit
+    for i in range(m):
         for j in range(n):
-            v = w[i, j]
-            nu = n_up[i, j]
-            nd = n_down[i, j]
-            hi = w_hi[i, j]
-            lo = w_lo[i, j]
-            if nu > 0.0:
-                du = dw_up[i, j] * (1.0 + c2c_std * c2c_up[i, j] / np.sqrt(nu))
-                if du < 0.0:
-                    du = 0.0
-                if soft:
-                    v = hi - (hi - v) * (1.0 - du / hi) ** nu
-                else:
-                    v = v + nu * du
-            if nd > 0.0:
-                dd = dw_down[i, j] * (1.0 + c2c_std * c2c_down[i, j] / np.sqrt(nd))
-                if dd < 0.0:
-                    dd = 0.0
-                if soft:
-                    v = lo - (lo - v) * (1.0 + dd / lo) ** nd
-                else:
-                    v = v - nd * dd
-            if v > hi:
-                v = hi
-            elif v < lo:
-                v = lo
-            w[i, j] = v
+            out[i, j] = acc[i, j]
 
 
-PROB_BITS = 16  # resolution of a pulse probability: 2^-16
-
-
-@njit(cache=True)
-def _popcount(x):
-    """Bits set in a uint64 (SWAR; LLVM lowers it to the popcnt instruction)."""
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
-
-
-@njit(cache=True, parallel=True)
-def _trains(p, sign, key, bl, pos, neg):
-    """Stochastic pulse trains, packed: value (s, c) fires in each of ``bl`` slots with
-    probability p[s, c] (rounded to PROB_BITS bits; bits built from random words by the binary
-    expansion of p, LSB first: OR with a random word for a 1 bit, AND for a 0 bit; a bl <= 32
-    train takes 32-bit halves, low half first). Value (s, c) takes words
-    (s*C + c)*W .. + W - 1 (W = 8 for bl <= 32, else 16) of the counter-based stream ``key``
-    (``xpusim.numerics.gauss.word``). Sample s lands in word s // per at bit offset
-    (s % per) * bl, per = 64 // bl samples a word; the train goes to ``pos`` or ``neg``
-    (c, words) by the sign of the value."""
-    m, c = p.shape
-    per = 64 // bl
-    half = bl <= 32
-    n_words = 8 if half else 16
-    mask = (np.uint64(1) << np.uint64(bl)) - np.uint64(1) if bl < 64 else ~np.uint64(0)
-    pos[:] = 0
-    neg[:] = 0
-    for j in prange(c):  # one train row per value column: independent, written by one thread
-        for s in range(m):
-            w = s // per
-            off = np.uint64((s % per) * bl)
-            q = int(np.round(p[s, j] * (1 << PROB_BITS)))
-            if q <= 0:
-                continue
-            if q >= (1 << PROB_BITS):
-                bits = mask
-            else:
-                base = np.uint64((s * c + j) * n_words)
-                bits = np.uint64(0)
-                r = np.uint64(0)
-                for t in range(PROB_BITS):  # LSB of q first
-                    if half:
-                        if t & 1 == 0:
-                            r = gauss.word(key, base + np.uint64(t >> 1))
-                            rt = r & np.uint64(0xFFFFFFFF)
-                        else:
-                            rt = r >> np.uint64(32)
-                    else:
-                        rt = gauss.word(key, base + np.uint64(t))
-                    if (q >> t) & 1:
-                        bits = bits | rt
-                    else:
-                        bits = bits & rt
-                bits = bits & mask
-            if sign[s, j] > 0:
-                pos[j, w] |= bits << off
-            elif sign[s, j] < 0:
-                neg[j, w] |= bits << off
-
-
-@njit(cache=True, parallel=True)
-def coincidences(px, pd, sx, sd, key_x, key_d, bl, n_up, n_down):
-    """Coincidence counts of stochastic pulse trains (aihwkit's pulsed update, REFERENCES E12
-    BL): input i fires in each of ``bl`` slots of sample s with probability px[s, i], output j
-    with pd[s, j]; a slot where both fire moves device (i, j) one step, up when x and d have
-    the same sign. n_up, n_down (k, n): counts summed over the m samples of the batch. The
-    random words come from the counter-based streams ``key_x`` and ``key_d`` (see ``_trains``),
-    keyed by the caller's Generator. Trains are packed 64 slots to a word and counted with
-    popcount."""
-    m, k = px.shape
-    n = pd.shape[1]
-    per = 64 // bl
-    words = (m + per - 1) // per
-    xp = np.empty((k, words), np.uint64)
-    xn = np.empty((k, words), np.uint64)
-    dp = np.empty((n, words), np.uint64)
-    dn = np.empty((n, words), np.uint64)
-    _trains(px, sx, key_x, bl, xp, xn)
-    _trains(pd, sd, key_d, bl, dp, dn)
-    for i in prange(k):
-        for j in range(n):
-            up = np.uint64(0)
-            down = np.uint64(0)
-            for w in range(words):
-                up += _popcount((xp[i, w] & dp[j, w]) | (xn[i, w] & dn[j, w]))
-                down += _popcount((xp[i, w] & dn[j, w]) | (xn[i, w] & dp[j, w]))
-            n_up[i, j] = float(up)
-            n_down[i, j] = float(down)
+def read_any_size(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+                  adc_bound, out_noise, w_noise, key, out, sat):
+    """One read of x through w: ``read_small`` (one serial call) for the small products of a
+    training step; for large ones the same stages as threaded kernels (``dac``, the normals of
+    ``gauss.fill_normal``, one BLAS product per row tile, ``periphery``), the normals drawn
+    before BLAS runs so that no thread competes with them. Same numbers either way (up to the
+    BLAS product's rounding)."""
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, -(-k // rows))
+    if t_count * m * n < PARALLEL_MIN_ELEMENTS:
+        read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+                   adc_bound, out_noise, w_noise, key, out, sat)
+        return
+    xq = np.empty_like(x)
+    scale = np.empty((t_count, m), np.float32)
+    norm = np.empty((t_count, m), np.float32)
+    dac(x, rows, dac_bits, input_bound, dynamic, dac_on, xq, scale, norm)
+    std = np.sqrt(np.float32(out_noise) ** 2 + (np.float32(w_noise) * norm) ** 2)
+    noisy = out_noise > 0 or w_noise > 0
+    z = np.empty((m, t_count, n) if noisy else (0, 0, 0), np.float32)
+    if noisy:
+        gauss.fill_normal(key, z)
+    partial = np.empty((t_count, m, n), np.float32)
+    for t in range(t_count):
+        np.matmul(xq[:, t * rows:(t + 1) * rows], w[t * rows:(t + 1) * rows], out=partial[t])
+    periphery(partial, z, std.astype(np.float32), scale, gain, adc_on, adc_bits, adc_bound,
+              noisy, out, sat)

@@ -17,8 +17,12 @@ T_out = ceil(O/cols_out), tiles = T_in T_out, rounds = ceil(tiles / tiles_on_chi
 write (analog): program-and-verify of 2 S cells (G+, G-, per slice) per weight:
   energy = 2 S k n x iterations x E_pulse; time = rows used x iterations x t_pulse (tiles
   parallel, rounds as above).
-update (analog, in-situ/hybrid): m x BL pulse slots, whole array in parallel;
-  energy = activity x m x BL x k x n x E_update_pulse (activity = fraction of slots that fired).
+update (analog, in-situ/hybrid): m x BL pulse slots, whole array in parallel, where the row's
+  ``bits`` is BL (the pulse-train slots per sample the device used);
+  energy = activity x m x BL x k x n x E_update_pulse (activity = fraction of the m BL k n
+  coincidence opportunities that fired) + the train generation (m (k + n) digital ops).
+  Tiki-Taka transfers add one-hot reads (mvm rows with k = 1) and one-row writes (update rows
+  with k = 1).
 fp32 rows (digital periphery): ops x E_op, ops / throughput; fp32 writes: SRAM bytes.
 matmul (a product of two activations: attention) runs in the digital periphery, fp32.
 ``tiles_used``: tiles one product occupies, times ``count`` (counters add over rows; for one
@@ -40,14 +44,14 @@ COMPONENTS = ("dac", "array", "adc", "digital", "write")
 EXTRAS = ("adc_conversions", "dac_conversions", "tile_reads", "macs", "programming_pulses",
           "update_pulses", "tile_reprogrammings", "tiles_used")
 (ROWS, COLS, TILES, READ_T, CELL_E, DAC_E, ADC_E, ADC_T, COLS_PER_ADC, OP_E, OPS_S, SRAM_E,
- PV_ITER, PV_E, PV_T, BL, UP_E, UP_T, SLICES) = range(19)
-N_PARAMS = 19
+ PV_ITER, PV_E, PV_T, UP_E, UP_T, SLICES) = range(18)
+N_PARAMS = 18
 
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
 P_MATMUL = PRIMITIVE["matmul"]
 ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
-                "DAC resolution")
+                "DAC resolution (update rows: pulse-train slots per sample)")
 F_ANALOG = FORMATS.register(ANALOG)
 
 
@@ -67,7 +71,6 @@ def pack(p) -> np.ndarray:
     v[PV_ITER] = p.pcm.program_verify_iterations
     v[PV_E] = p.pcm.program_pulse_energy_pj * 1e-12
     v[PV_T] = p.pcm.program_pulse_time_ns * 1e-9
-    v[BL] = p.pulsed.pulse_train_length
     v[UP_E] = p.pulsed.pulse_energy_pj * 1e-12
     v[UP_T] = p.pulsed.pulse_time_ns * 1e-9
     v[SLICES] = p.tile.weight_slices
@@ -125,7 +128,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             extras[i, 4] = cells * params[PV_ITER] * reps
             extras[i, 6] = tiles * mm * reps
         elif fmt[i] == F_ANALOG and prim == P_UPDATE:
-            slots = mm * params[BL]
+            slots = mm * float(bits[i])
             pulses = activity[i] * slots * kk * nn
             time_s[i] = slots * params[UP_T] * reps
             energy_j[i, 4] = pulses * params[UP_E] * reps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpusim.numerics.reference import _GOLDEN, _mix_words
 
 
 def dac(x, rows, bits, bound, dynamic, enabled, xq, scale, norm):
@@ -38,21 +37,25 @@ def periphery(partial, z, noise_std, scale, col_gain, adc_enabled, adc_bits, adc
     out[...] = (v * scale[:, :, None] * col_gain[None, None, :]).sum(axis=0)
 
 
-def pulse_update(w, n_up, n_down, dw_up, dw_down, w_lo, w_hi, c2c_up, c2c_down, c2c_std, soft):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        du = np.maximum(dw_up * (1.0 + c2c_std * c2c_up / np.sqrt(n_up)), 0.0)
-        dd = np.maximum(dw_down * (1.0 + c2c_std * c2c_down / np.sqrt(n_down)), 0.0)
-    v = w.astype(np.float64)
-    du = np.where(n_up > 0, du, 0.0)
-    dd = np.where(n_down > 0, dd, 0.0)
-    if soft:
-        up = w_hi - (w_hi - v) * (1.0 - du / w_hi) ** n_up
-        v = np.where(n_up > 0, up, v)
-        down = w_lo - (w_lo - v) * (1.0 + dd / w_lo) ** n_down
-        v = np.where(n_down > 0, down, v)
-    else:
-        v = v + np.where(n_up > 0, n_up * du, 0.0) - np.where(n_down > 0, n_down * dd, 0.0)
-    w[...] = np.clip(v, w_lo, w_hi)
+def read_small(x, w, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on, adc_bits,
+               adc_bound, out_noise, w_noise, key, out, sat):
+    """Twin of ``compute.read_small``: the DAC, normals, tile products and periphery twins in
+    sequence (as the device runs the large case)."""
+    from xpusim.numerics.reference import fill_normal
+    m, k = x.shape
+    n = w.shape[1]
+    t_count = max(1, -(-k // rows))
+    xq = np.empty_like(x)
+    scale = np.empty((t_count, m), np.float32)
+    norm = np.empty((t_count, m), np.float32)
+    dac(x, rows, dac_bits, input_bound, dynamic, dac_on, xq, scale, norm)
+    std = np.sqrt(np.float32(out_noise) ** 2 + (np.float32(w_noise) * norm) ** 2)
+    z = np.empty((m, t_count, n), np.float32)
+    fill_normal(key, z)
+    partial = np.stack([xq[:, t * rows:(t + 1) * rows] @ w[t * rows:(t + 1) * rows]
+                        for t in range(t_count)]) if m else np.zeros((t_count, 0, n), np.float32)
+    periphery(partial, z, std.astype(np.float32), scale, gain, adc_on, adc_bits, adc_bound,
+              out_noise > 0 or w_noise > 0, out, sat)
 
 
 def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s, energy_j,
@@ -106,10 +109,11 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     extras[w, 6] = (tiles * mm * reps)[w]
     # in-situ pulses
     u = analog & upd
-    time_s[u] = (mm * P[c.BL] * P[c.UP_T] * reps)[u]
-    energy_j[u, 4] = (activity * mm * P[c.BL] * kk * nn * P[c.UP_E] * reps)[u]
+    bl = bits.astype(np.float64)
+    time_s[u] = (mm * bl * P[c.UP_T] * reps)[u]
+    energy_j[u, 4] = (activity * mm * bl * kk * nn * P[c.UP_E] * reps)[u]
     energy_j[u, 3] = (mm * (kk + nn) * P[c.OP_E] * reps)[u]
-    extras[u, 5] = (activity * mm * P[c.BL] * kk * nn * reps)[u]
+    extras[u, 5] = (activity * mm * bl * kk * nn * reps)[u]
     # digital rows
     d = (~analog & (mvm | mvm_t | upd)) | mat
     time_s[d] = (2 * mm * nn * kk / P[c.OPS_S] * reps)[d]
@@ -122,37 +126,3 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
     e = ~(mvm | mvm_t | upd | wr | mat)
     time_s[e] = (mm * kk / P[c.OPS_S] * reps)[e]
     energy_j[e, 3] = ((mm * kk * P[c.OP_E] + mm * nn * bits / 8.0 * P[c.SRAM_E]) * reps)[e]
-
-
-def coincidences(px, pd, sx, sd, key_x, key_d, bl, n_up, n_down):
-    """Trains expanded to one 0/1 value per slot, counts as products over samples and slots."""
-    def stream(key, p):
-        """Words (s, c, W) of the counter-based stream: word (s*C + c)*W + w."""
-        m, c = p.shape
-        w = 8 if bl <= 32 else 16
-        index = np.arange(1, m * c * w + 1, dtype=np.uint64).reshape(m, c, w)
-        return _mix_words(np.uint64(key) + index * np.uint64(_GOLDEN))
-
-    def slots(p, raw):
-        q = np.round(p.astype(np.float64) * 2 ** 16).astype(np.int64)
-        if bl <= 32:
-            words = np.empty(raw.shape[:2] + (2 * raw.shape[2],), np.uint64)
-            words[..., 0::2] = raw & np.uint64(0xFFFFFFFF)
-            words[..., 1::2] = raw >> np.uint64(32)
-        else:
-            words = raw
-        bits = np.zeros(p.shape, np.uint64)
-        for t in range(16):
-            one = ((q >> t) & 1).astype(bool)
-            bits = np.where(one, bits | words[..., t], bits & words[..., t])
-        mask = np.uint64((1 << bl) - 1) if bl < 64 else ~np.uint64(0)
-        bits = np.where(q >= 2 ** 16, mask, np.where(q <= 0, np.uint64(0), bits & mask))
-        shifts = np.arange(bl, dtype=np.uint64)[None, :, None]
-        return ((bits[:, None, :] >> shifts) & np.uint64(1)).astype(np.float64)  # (m, bl, c)
-
-    x, d = slots(px, stream(key_x, px)), slots(pd, stream(key_d, pd))
-    xs, ds = np.sign(sx).astype(np.float64), np.sign(sd).astype(np.float64)
-    net = np.einsum("sbi,sbj->ij", x * xs[:, None, :], d * ds[:, None, :])
-    tot = np.einsum("sbi,sbj->ij", x * np.abs(xs)[:, None, :], d * np.abs(ds)[:, None, :])
-    n_up[...] = (tot + net) / 2
-    n_down[...] = (tot - net) / 2
