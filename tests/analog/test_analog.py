@@ -131,6 +131,31 @@ def _price_one(pm, overrides, prim, m, n, k):
     return time_s[0], dict(zip(cm.components, energy[0])), dict(zip(cm.extras, extras[0]))
 
 
+def test_cost_kernel_reads_the_analog_format_code_from_its_params(pm):
+    """Format codes follow registration order; a numba-cached kernel must take the code as data,
+    so a code moved elsewhere moves the crossbar pricing with it."""
+    from xpusim.core.formats import format_code
+    from xpusim.core.trace import Trace
+    from xpusim.plugins.hardware.analog import cost
+
+    cm = pm.cost_model(pm.load_spec("pcm-hermes", ()))
+    t = Trace()
+    t.add("inference", 0, "mvm", 8, 256, 256, 8, "analog")
+    t.add("inference", 0, "mvm", 8, 256, 256, 8, "fp32")
+    c = t.columns()
+    out = []
+    for code in (format_code("analog"), format_code("fp32")):
+        params = cm.params.copy()
+        params[cost.F_ANALOG_CODE] = code
+        time_s, energy = np.zeros(2), np.zeros((2, len(cm.components)))
+        extras = np.zeros((2, len(cm.extras)))
+        cm.price(c["phase"], c["primitive"], c["m"], c["n"], c["k"], c["bits"], c["fmt"],
+                 c["count"], c["activity"], params, time_s, energy, extras)
+        out.append(dict(zip(cm.extras, extras.T)))
+    assert out[0]["adc_conversions"][0] > 0 and out[0]["adc_conversions"][1] == 0
+    assert out[1]["adc_conversions"][1] > 0 and out[1]["adc_conversions"][0] == 0
+
+
 def test_layer_larger_than_chip_is_reprogrammed_each_use(pm):
     t_fit, e_fit, x_fit = _price_one(pm, (), "mvm", 32, 1024, 1024)        # 16 of 64 tiles
     t_big, e_big, x_big = _price_one(pm, ("tile.tiles_on_chip=8",), "mvm", 32, 1024, 1024)

@@ -44,15 +44,15 @@ COMPONENTS = ("dac", "array", "adc", "digital", "write")
 EXTRAS = ("adc_conversions", "dac_conversions", "tile_reads", "macs", "programming_pulses",
           "update_pulses", "tile_reprogrammings", "tiles_used")
 (ROWS, COLS, TILES, READ_T, CELL_E, DAC_E, ADC_E, ADC_T, COLS_PER_ADC, OP_E, OPS_S, SRAM_E,
- PV_ITER, PV_E, PV_T, UP_E, UP_T, SLICES) = range(18)
-N_PARAMS = 18
+ PV_ITER, PV_E, PV_T, UP_E, UP_T, SLICES, F_ANALOG_CODE) = range(19)
+N_PARAMS = 19
 
 P_MVM, P_MVM_T, P_UPDATE, P_WRITE = (PRIMITIVE["mvm"], PRIMITIVE["mvm_t"], PRIMITIVE["update"],
                                      PRIMITIVE["write"])
 P_MATMUL = PRIMITIVE["matmul"]
 ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
                 "DAC resolution (update rows: pulse-train slots per sample)")
-F_ANALOG = FORMATS.register(ANALOG)
+FORMATS.register(ANALOG)
 
 
 def pack(p) -> np.ndarray:
@@ -74,6 +74,9 @@ def pack(p) -> np.ndarray:
     v[UP_E] = p.pulsed.pulse_energy_pj * 1e-12
     v[UP_T] = p.pulsed.pulse_time_ns * 1e-9
     v[SLICES] = p.tile.weight_slices
+    # the format's code travels as data: a cached kernel must not keep the code "analog" had
+    # in the process that compiled it (codes follow the order plugins register formats)
+    v[F_ANALOG_CODE] = FORMATS.code("analog")
     return v
 
 
@@ -86,7 +89,8 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
         reps = float(count[i])
         mm, nn, kk = float(m[i]), float(n[i]), float(k[i])
         sl = params[SLICES]
-        if fmt[i] == F_ANALOG and (prim == P_MVM or prim == P_MVM_T):
+        analog = fmt[i] == int(params[F_ANALOG_CODE])
+        if analog and (prim == P_MVM or prim == P_MVM_T):
             if prim == P_MVM:
                 rin, cout = params[ROWS], params[COLS]
                 lines_in, lines_out, w_rows = kk, nn * sl, kk
@@ -118,7 +122,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
                 energy_j[i, 4] = cells * params[PV_ITER] * params[PV_E] * reps
                 extras[i, 4] = cells * params[PV_ITER] * reps
                 extras[i, 6] = tiles * reps
-        elif fmt[i] == F_ANALOG and prim == P_WRITE:
+        elif analog and prim == P_WRITE:
             cells = 2.0 * kk * nn * mm * sl
             rows_used = min(kk, params[ROWS])
             tiles = math.ceil(kk / params[ROWS]) * math.ceil(nn * sl / params[COLS])
@@ -127,7 +131,7 @@ def price(phase, primitive, m, n, k, bits, fmt, count, activity, params, time_s,
             energy_j[i, 4] = cells * params[PV_ITER] * params[PV_E] * reps
             extras[i, 4] = cells * params[PV_ITER] * reps
             extras[i, 6] = tiles * mm * reps
-        elif fmt[i] == F_ANALOG and prim == P_UPDATE:
+        elif analog and prim == P_UPDATE:
             slots = mm * float(bits[i])
             pulses = activity[i] * slots * kk * nn
             time_s[i] = slots * params[UP_T] * reps

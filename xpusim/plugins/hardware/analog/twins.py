@@ -240,6 +240,7 @@ def _price_args(rng):
     params[cost.TILES] = rng.integers(1, 64)
     params[cost.COLS_PER_ADC] = rng.integers(1, 64)
     params[cost.SLICES] = rng.integers(1, 4)
+    params[cost.F_ANALOG_CODE] = format_code("analog")
     cols = [np.zeros(n, np.int8), rng.integers(0, len(PRIMITIVES), n).astype(np.int8),
             rng.integers(1, 3000, n), rng.integers(1, 3000, n), rng.integers(1, 3000, n),
             rng.choice([8, 32], n).astype(np.int16),
