@@ -137,10 +137,11 @@ def _trained_lenet5(pm, overrides, batches=6, seed=0):
 def test_drift_acts_on_a_conv_layer_as_on_a_dense_layer(pm, compensation):
     """lenet5 trained hardware-aware, then read 1 s and one day after programming (the same
     programmed conductances: same seed, same training). Drift shrinks the effective weights of
-    the conv layers by the same factor as those of the dense layers (G(t) = G0 (t/t0)^-nu,
-    nu ~ 0.05: a day is about 0.65 of 1 s); global drift compensation brings every layer back
+    the conv layers by the same factor as those of the dense layers (G(t) = G0 (t/t0)^-nu);
+    global drift compensation brings every layer back
     to scale, and the day's drift spread and read noise leave every layer further from the
-    trained weights than at 1 s."""
+    trained weights than at 1 s. pcm-hermes drifts by the HERMES model's fitted exponents
+    (smaller than the PCM model's nu ~ 0.05): a day is about 0.81 of 1 s there."""
     common = (f"drift_compensation={compensation}",)
     early = _trained_lenet5(pm, common + ("inference_time_s=1",))
     late = _trained_lenet5(pm, common + ("inference_time_s=86400",))
@@ -163,10 +164,11 @@ def test_drift_acts_on_a_conv_layer_as_on_a_dense_layer(pm, compensation):
     conv = np.mean([slope[i] for i in kinds["conv2d"]])
     dense = np.mean([slope[i] for i in kinds["dense"]])
     if compensation == "none":
-        assert 0.5 < conv < 0.8 and 0.5 < dense < 0.8
+        assert 0.7 < conv < 0.9 and 0.7 < dense < 0.9
         assert abs(conv - dense) < 0.02
     else:
-        assert abs(conv - 1) < 0.03 and abs(dense - 1) < 0.03
+        assert abs(conv - 1) < 0.05 and abs(dense - 1) < 0.05
+        assert abs(conv - dense) < 0.02
         for layer in slope:
             assert err2[layer] > err1[layer], layer
 

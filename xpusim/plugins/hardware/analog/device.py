@@ -21,8 +21,16 @@ import numpy as np
 
 from xpusim.core import Device
 
-from . import hwa, insitu, programmed
 from .params import layer_params, periphery
+
+# The runtime modules compile numba kernels; they are imported with the first device, so that
+# registering the backend and loading its specs import no numba.
+hwa = insitu = programmed = None
+
+
+def _import_runtime() -> None:
+    global hwa, insitu, programmed
+    from . import hwa, insitu, programmed  # noqa: F811
 
 MAX_BOUND_ITERATIONS = 10
 KEY_BLOCK = 64  # stream keys drawn from the Generator at a time
@@ -32,6 +40,7 @@ class AnalogDevice(Device):
     """Crossbar tiles with DAC/ADC periphery (see module docstring)."""
 
     def __init__(self, *args, **kwargs):
+        _import_runtime()
         self._layer_cache: dict = {}
         super().__init__(*args, **kwargs)
         p = self.params
