@@ -133,6 +133,26 @@ def test_run_takes_the_first_optimizer_the_device_accepts_and_says_so(capsys):
     assert (config["optimizer"], config["lr"]) == ("adam", None)
 
 
+def test_an_analog_chip_training_by_pulses_takes_plain_sgd(capsys):
+    """In-situ training moves weights by pulse trains: no optimizer state exists, so Adam is
+    refused by name and a run that names none trains with plain SGD (hardware-aware and
+    hybrid modes keep a digital optimizer and take Adam)."""
+    code, out, err = _run(capsys, "run", "--hardware", "reram-generic", "--epochs", "0",
+                          "--model", "mlp:64-8-10")
+    assert code == 0, err
+    assert "optimizer: sgd at lr 0.05" in err and "reram-generic" in err
+    code, _, err = _run(capsys, "run", "--hardware", "reram-generic", "--epochs", "0",
+                        "--model", "mlp:64-8-10", "--optimizer", "adam")
+    assert code != 0
+    assert "cannot apply optimizer 'adam'" in err and "(use --optimizer sgd)" in err
+    for mode in ("hybrid", "hardware-aware"):
+        code, out, err = _run(capsys, "run", "--hardware", "reram-generic", "--epochs", "0",
+                              "--model", "mlp:64-8-10", "--set", f"training_mode={mode}",
+                              "--json")
+        assert code == 0, err
+        assert json.loads(out)["config"]["optimizer"] == "adam"
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["run", "--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0"),
     (["run", "--hardware", ""], "empty spec name"),

@@ -17,13 +17,13 @@ SGD_LR = 0.05
 """Learning rate for plain SGD chosen that way (the methods' defaults are tuned for Adam)."""
 
 
-def default_optimizer(backend: Any) -> tuple[str, float | None]:
+def default_optimizer(accepted: frozenset[str] | None) -> tuple[str, float | None]:
     """The optimizer (and learning rate, None: the method's) for a run that names none.
 
-    The first of ``OPTIMIZERS`` the backend declares it accepts (``BackendInfo.optimizers``);
+    The first of ``OPTIMIZERS`` the device accepts (``scheduler.accepted_optimizers``: its
+    spec's declared capabilities, else ``BackendInfo.optimizers``; None accepts every one);
     plain SGD comes with ``SGD_LR``.
     """
-    accepted = backend.optimizers
     for name in OPTIMIZERS:
         if accepted is None or name in accepted:
             return name, (SGD_LR if name == "sgd" else None)
@@ -46,17 +46,19 @@ def check_run(pm: Plugins, hardware: str, method: str, model: str, dataset: str,
               lr: float | None = None, serve_on: str | None = None,
               serve_set: Iterable[str] = ()) -> Checked:
     """Check a run's names and pairings before any work (one clear error each)."""
-    from .core.scheduler import check_compatible, check_optimizer, resolve_model
+    from .core.scheduler import (accepted_optimizers, check_compatible, check_optimizer,
+                                 resolve_model)
 
     spec = pm.load_spec(hardware, _overrides(set))
     info = pm.method(method)
     backend = pm.backend(spec.backend)
     check_compatible(info, backend, spec.name)
     check_method_options(info, options or {})
+    accepted = accepted_optimizers(pm, spec)
     if optimizer is None:
-        optimizer, default_lr = default_optimizer(backend)
+        optimizer, default_lr = default_optimizer(accepted)
         lr = default_lr if lr is None else lr
-    check_optimizer(optimizer, backend, spec.name)
+    check_optimizer(optimizer, accepted, backend.name, spec.name)
     if serve_on is not None:
         pm.load_spec(serve_on, _overrides(serve_set))
     resolve_model(pm, model, dataset, backend, spec.name, info)
@@ -96,6 +98,7 @@ def run(hardware: str = "h100-sxm", method: str = "backprop", model: str = "mlp:
     ``optimizer=None`` takes the first of ``OPTIMIZERS`` the device accepts (see
     ``default_optimizer``). Returns a ``RunResult`` (``.to_json()``, ``.to_row()``).
     """
+    from .core.scheduler import accepted_optimizers
     from .core.scheduler import run as _run
 
     overrides, serve_overrides = _overrides(set), _overrides(serve_set)
@@ -103,7 +106,7 @@ def run(hardware: str = "h100-sxm", method: str = "backprop", model: str = "mlp:
     check_method_options(pm.method(method), options or {})
     if optimizer is None:
         optimizer, default_lr = default_optimizer(
-            pm.backend(pm.load_spec(hardware, overrides).backend))
+            accepted_optimizers(pm, pm.load_spec(hardware, overrides)))
         lr = default_lr if lr is None else lr
     config = RunConfig(hardware=hardware, method=method, model=model, dataset=dataset,
                        epochs=epochs, batch_size=batch_size, seed=seed, lr=lr,

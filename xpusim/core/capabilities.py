@@ -47,6 +47,9 @@ class Capabilities:
         onchip_bytes: on-chip SRAM (buffers, caches) or None.
         format_settings: per format, the ``--set`` overrides that make the device compute in
             it (what an estimate applies to run a spec in mixed precision).
+        optimizers: the run optimizers this spec's device applies, when that depends on the
+            spec (an analog chip training by pulses applies plain SGD only); None: the
+            backend's ``BackendInfo.optimizers``.
         notes: what a reader should know about these numbers (assumptions, boundaries).
     """
 
@@ -60,6 +63,8 @@ class Capabilities:
     format_settings: Mapping[str, tuple[str, ...]] = attrs.field(
         factory=dict, converter=lambda d: MappingProxyType({str(k): tuple(v)
                                                             for k, v in dict(d).items()}))
+    optimizers: frozenset[str] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else frozenset(map(str, v)))
     notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @property
@@ -77,6 +82,7 @@ class Capabilities:
                 "peak_ops_per_s": dict(self.peak_ops_per_s),
                 "weight_capacity": self.weight_capacity, "onchip_bytes": self.onchip_bytes,
                 "format_settings": {k: list(v) for k, v in self.format_settings.items()},
+                "optimizers": None if self.optimizers is None else sorted(self.optimizers),
                 "notes": list(self.notes)}
 
 

@@ -53,13 +53,21 @@ def check_model_primitives(model: Graph, backend: Any, spec_name: str, model_nam
             f"provide: its chip has no digital periphery for products of two activations")
 
 
-def check_optimizer(optimizer: str, backend: Any, spec_name: str) -> None:
-    """Fail with both names when the backend's device cannot apply the run's optimizer."""
-    if backend.optimizers is not None and optimizer not in backend.optimizers:
+def accepted_optimizers(pm: Plugins, spec: Any) -> frozenset[str] | None:
+    """The run optimizers ``spec``'s device applies: what its capabilities declare when that
+    depends on the spec, else its backend's ``optimizers`` (None: every digital optimizer)."""
+    declared = pm.capabilities(spec).optimizers
+    return declared if declared is not None else pm.backend(spec.backend).optimizers
+
+
+def check_optimizer(optimizer: str, accepted: frozenset[str] | None, backend_name: str,
+                    spec_name: str) -> None:
+    """Fail with both names when the device cannot apply the run's optimizer."""
+    if accepted is not None and optimizer not in accepted:
         raise IncompatibleError(
-            f"backend {backend.name!r} (spec {spec_name!r}) cannot apply optimizer "
-            f"{optimizer!r}: its device supports {', '.join(sorted(backend.optimizers))} "
-            f"(use --optimizer {sorted(backend.optimizers)[0]})")
+            f"backend {backend_name!r} (spec {spec_name!r}) cannot apply optimizer "
+            f"{optimizer!r}: its device supports {', '.join(sorted(accepted))} "
+            f"(use --optimizer {sorted(accepted)[0]})")
 
 
 def accuracy(method: Any, x: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
@@ -126,7 +134,8 @@ def run(config: RunConfig, plugins: Plugins | None = None,
     backend = pm.backend(spec.backend)
     method_info = pm.method(config.method)
     check_compatible(method_info, backend, spec.name)
-    check_optimizer(config.optimizer, backend, spec.name)
+    check_optimizer(config.optimizer, accepted_optimizers(pm, spec), backend.name,
+                    spec.name)
     kernels = pm.compute_kernels(spec)
     cost = pm.cost_model(spec)
     model, data = resolve_model(pm, config.model, config.dataset, backend, spec.name,

@@ -121,13 +121,12 @@ class _Target:
         """A small digits run (cached per hardware, method and seed unless ``config`` is given,
         which replaces ``TINY_RUN``)."""
         from xpusim.core.results import RunConfig
-        from xpusim.core.scheduler import run
+        from xpusim.core.scheduler import accepted_optimizers, run
 
         key = (hardware, method, seed)
         if config is not None or key not in self._runs:
-            backend = self.pm.backend(self.pm.load_spec(hardware).backend)
-            optimizer = "adam" if backend.optimizers is None or "adam" in backend.optimizers \
-                else sorted(backend.optimizers)[0]
+            accepted = accepted_optimizers(self.pm, self.pm.load_spec(hardware))
+            optimizer = "adam" if accepted is None or "adam" in accepted else sorted(accepted)[0]
             settings = RunConfig(hardware=hardware, method=method, seed=seed,
                                  optimizer=optimizer, **(config or TINY_RUN))
             result = run(settings, plugins=self.pm)

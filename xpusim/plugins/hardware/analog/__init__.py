@@ -1,28 +1,18 @@
 """Analog in-memory-computing backend: crossbar tiles, DAC/ADC, PCM drift, in-situ pulses.
 
-Kernels are named by reference and ``cost`` is imported inside the functions that need it, so
-that registering the backend and loading its specs import no numba."""
+Kernels are named by reference: registering the backend, loading its specs, declaring their
+capabilities and naming who supplies the kernels import no numba."""
 
 from functools import partial
 
 from xpusim import hookimpl
-from xpusim.core import BackendInfo, CostModel, Format, KernelSet
+from xpusim.core import BackendInfo, CostModel, KernelSet
 from xpusim.numerics.standard import STANDARD
 
-from . import params
+from . import costmodel, params
 from .device import AnalogDevice
 
 BACKEND = "analog"
-ANALOG = Format("analog", None, "device", "conductances read through DACs and ADCs; bits = "
-                "DAC resolution (update rows: pulse-train slots per sample)")
-"""The same definition as ``cost.ANALOG`` (a format may be registered twice if it agrees),
-here so that registration does not import the cost kernel's module."""
-
-
-def _capabilities(spec):
-    from . import cost
-
-    return cost.capabilities(spec)
 
 
 @hookimpl
@@ -31,7 +21,8 @@ def xpusim_register_backends():
                         primitives={"mvm", "mvm_t", "update", "matmul", "elementwise", "reduce",
                                     "write"},
                         doc="analog crossbars: DAC/ADC, PCM drift, hardware-aware/in-situ/hybrid",
-                        formats=(ANALOG, *STANDARD), capabilities=_capabilities,
+                        formats=(costmodel.ANALOG, *STANDARD),
+                        capabilities=costmodel.capabilities,
                         twins=f"{__name__}.twins:TWINS")]
 
 
@@ -77,13 +68,11 @@ def kernels_for(p) -> dict:
 def xpusim_cost_kernels(spec):
     if spec.backend != BACKEND:
         return None
-    from . import cost
-
     p = spec.params
-    per_layer = {int(k): cost.pack(params.layer_params(p, int(k))) for k in p.layers}
-    return CostModel(price=cost.price, params=cost.pack(p), components=cost.COMPONENTS,
-                     layer_params=per_layer,
-                     extras=cost.EXTRAS, static_power_w=p.static_power_w,
-                     price_usd_per_hour=p.price_usd_per_hour, summarize=partial(cost.summarize,
-                                                            tiles_on_chip=p.tile.tiles_on_chip),
+    per_layer = {int(k): costmodel.pack(params.layer_params(p, int(k))) for k in p.layers}
+    return CostModel(price=f"{__name__}.cost:price", params=costmodel.pack(p),
+                     components=costmodel.COMPONENTS, extras=costmodel.EXTRAS,
+                     layer_params=per_layer, static_power_w=p.static_power_w,
+                     price_usd_per_hour=p.price_usd_per_hour,
+                     summarize=partial(costmodel.summarize, tiles_on_chip=p.tile.tiles_on_chip),
                      boundary="device: one analog chip (tiles + periphery); host excluded")
