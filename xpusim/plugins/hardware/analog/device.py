@@ -148,7 +148,7 @@ class AnalogDevice(Device):
             x = np.clip(x, -input_range, input_range) * np.float32(1.0 / input_range)
             dynamic = False
         out, sat = self._analog_read(x, wn, gain, rows, per, per.dac.input_bound, dynamic)
-        if sat is not None and sat.any():
+        if sat is not None and sat.max(initial=0):
             bound = per.dac.input_bound
             for _ in range(MAX_BOUND_ITERATIONS):
                 idx = np.flatnonzero(sat)
@@ -175,7 +175,7 @@ class AnalogDevice(Device):
                           per.adc.enabled, per.adc.bits, per.adc.output_bound, nz.out_noise_std,
                           nz.w_noise_std, self._stream_key(), out, sat)
         iterative = per.adc.bound_management == "iterative" and per.adc.enabled
-        return out, (sat.astype(bool) if iterative else None)
+        return out, (sat if iterative else None)  # 1 where saturated
 
     def _stream_key(self):
         """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): the next of a
@@ -230,8 +230,17 @@ class AnalogDevice(Device):
         rule = self.rules[layer]
         if rule.read_cache is None:  # float32 weights and unit gains, until the next update
             wn = np.ascontiguousarray(rule.weights(), np.float32)
-            rule.read_cache = (wn, np.ones(wn.shape[1], np.float32), 1)
+            rule.read_cache = (wn, self._unit_gain(wn.shape[1]), 1)
         return rule.read_cache
+
+    def _unit_gain(self, n):
+        """A float32 vector of n ones, shared (read-only: nothing writes gains in place)."""
+        key = ("unit gain", n)
+        ones = self._layer_cache.get(key)
+        if ones is None:
+            ones = self._layer_cache[key] = np.ones(n, np.float32)
+            ones.flags.writeable = False
+        return ones
 
     def _input_range(self, layer, x, phase):
         """The learned input range of ``layer`` (None when off); initialised from the data of
@@ -302,8 +311,9 @@ class AnalogDevice(Device):
         if cached is None or cached[0] is not wn:  # the transposed copy of these weights
             cached = (wn, np.ascontiguousarray(wn.T))
             self._layer_cache[key] = cached
-        out = self.analog_mvm(e * gain[None, :], cached[1],
-                              np.ones(wn.shape[0], np.float32), self.params.tile.cols,
+        if gain is not self._unit_gain(gain.size):  # (e times unit gains is e)
+            e = e * gain[None, :]
+        out = self.analog_mvm(e, cached[1], self._unit_gain(wn.shape[0]), self.params.tile.cols,
                               self.periph(layer, "backward"))
         k, n = self.shapes[layer]
         self._record_rereads(layer, phase, "mvm_t", n, k)
