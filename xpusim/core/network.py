@@ -152,6 +152,8 @@ class Network:
             trained[node.name] = own or any(trained[i] for i in node.inputs)
         #: per node, whether each input needs its error (something trainable lies upstream)
         self.needs = {n.name: tuple(trained[i] for i in n.inputs) for n in graph.nodes}
+        #: per value, how many nodes read it (a forward pass frees it after the last)
+        self._readers = {k: len(v) for k, v in graph.consumers.items()}
 
     # -- weights ---------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class Network:
         """The output for the batch ``x``; with ``keep`` the tape a backward pass needs."""
         rule = rule or Rule()
         values: dict[str, np.ndarray] = {INPUT: x}
-        remaining = {k: len(v) for k, v in self.graph.consumers.items()}
+        remaining = dict(self._readers)
         entries: list[tuple[Node, Any]] = []
         for node in self.graph.nodes:
             y, cache = node.layer.forward(_Ops(self, node, phase, rule),

@@ -134,11 +134,20 @@ def initial_weights(kind: str, matrix: Matrix, rng: np.random.Generator) -> np.n
 
 
 def held(cache: Any) -> list[np.ndarray]:
-    """Arrays a cache keeps between the forward and the backward pass (for memory)."""
+    """Arrays a cache keeps between the forward and the backward pass (for memory), in
+    order: depth first through tuples, lists and dict values."""
+    out: list[np.ndarray] = []
+    _collect(cache, out)
+    return out
+
+
+def _collect(cache: Any, out: list[np.ndarray]) -> None:
     if isinstance(cache, np.ndarray):
-        return [cache]
-    if isinstance(cache, (tuple, list)):
-        return [a for c in cache for a in held(c)]
-    if isinstance(cache, dict):
-        return [a for c in cache.values() for a in held(c)]
-    return []
+        out.append(cache)
+    elif isinstance(cache, (tuple, list)):
+        for c in cache:
+            if not isinstance(c, (int, float)):  # shapes and scalars hold nothing
+                _collect(c, out)
+    elif isinstance(cache, dict):
+        for c in cache.values():
+            _collect(c, out)

@@ -34,6 +34,7 @@ def _import_runtime() -> None:
 
 MAX_BOUND_ITERATIONS = 10
 KEY_BLOCK = 64  # stream keys drawn from the Generator at a time
+READ_CACHE_SIZE = 16  # peripheries whose read settings are kept (see ``_read_settings``)
 
 
 class AnalogDevice(Device):
@@ -42,6 +43,7 @@ class AnalogDevice(Device):
     def __init__(self, *args, **kwargs):
         _import_runtime()
         self._layer_cache: dict = {}
+        self._read_cache: dict[int, tuple] = {}  # id(periphery) -> (it, its read settings)
         super().__init__(*args, **kwargs)
         p = self.params
         self.mode = p.training_mode
@@ -170,12 +172,26 @@ class AnalogDevice(Device):
         m = x.shape[0]
         out = np.empty((m, wn.shape[1]), np.float32)
         sat = np.empty(m, np.uint8)
-        nz = per.noise
-        self.kernels.read(x, wn, gain, rows, per.dac.bits, input_bound, dynamic, per.dac.enabled,
-                          per.adc.enabled, per.adc.bits, per.adc.output_bound, nz.out_noise_std,
-                          nz.w_noise_std, self._stream_key(), out, sat)
-        iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+        (dac_bits, dac_on, adc_on, adc_bits, adc_bound, out_noise, w_noise,
+         iterative) = self._read_settings(per)
+        self.kernels.read(x, wn, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
+                          adc_bits, adc_bound, out_noise, w_noise, self._stream_key(), out, sat)
         return out, (sat if iterative else None)  # 1 where saturated
+
+    def _read_settings(self, per):
+        """The ``read`` kernel's settings from periphery ``per`` (DAC bits and on, ADC on, bits
+        and bound, output and weight noise), and whether iterative bound management applies;
+        kept per periphery object."""
+        cached = self._read_cache.get(id(per))
+        if cached is None or cached[0] is not per:
+            nz = per.noise
+            iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+            cached = (per, (per.dac.bits, per.dac.enabled, per.adc.enabled, per.adc.bits,
+                            per.adc.output_bound, nz.out_noise_std, nz.w_noise_std, iterative))
+            if len(self._read_cache) >= READ_CACHE_SIZE:  # callers' own peripheries: bounded
+                self._read_cache.clear()
+            self._read_cache[id(per)] = cached
+        return cached[1]
 
     def _stream_key(self):
         """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): the next of a
