@@ -118,9 +118,10 @@ class Tape:
         """Distinct arrays kept for the backward pass (shared arrays counted once)."""
         seen: dict[int, np.ndarray] = {}
         for _, cache in self.entries:
-            for a in held(cache):
-                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-                    seen.setdefault(id(a) if a.base is None else id(a.base), a)
+            for a in held(cache):  # arrays only
+                if a.dtype.kind == "f":
+                    base = a.base
+                    seen.setdefault(id(a) if base is None else id(base), a)
         return list(seen.values())
 
     def cache(self, name: str) -> Any:

@@ -144,10 +144,13 @@ def held(cache: Any) -> list[np.ndarray]:
 def _collect(cache: Any, out: list[np.ndarray]) -> None:
     if isinstance(cache, np.ndarray):
         out.append(cache)
-    elif isinstance(cache, (tuple, list)):
-        for c in cache:
-            if not isinstance(c, (int, float)):  # shapes and scalars hold nothing
-                _collect(c, out)
-    elif isinstance(cache, dict):
-        for c in cache.values():
+        return
+    if isinstance(cache, dict):
+        cache = cache.values()
+    elif not isinstance(cache, (tuple, list)):
+        return
+    for c in cache:
+        if isinstance(c, np.ndarray):
+            out.append(c)
+        elif isinstance(c, (tuple, list, dict)):
             _collect(c, out)
