@@ -121,10 +121,11 @@ class AnalogDevice(Device):
         """A model larger than the chip reprograms a layer's tiles before each use. A layer that
         alone exceeds the chip is charged by the cost kernel (it prices every product whose
         tiles exceed ``tiles_on_chip`` with the reprogramming of all its tiles), not here."""
-        key = ("tiles", len(self.shapes))  # the layers placed so far fix the answer
-        if key not in self._layer_cache:
-            self._layer_cache[key] = self.tiles_needed()
-        if self._layer_cache[key] <= self.params.tile.tiles_on_chip:
+        key = ("fits", len(self.shapes))  # the layers placed so far fix the answer
+        fits = self._layer_cache.get(key)
+        if fits is None:
+            fits = self._layer_cache[key] = self.tiles_needed() <= self.params.tile.tiles_on_chip
+        if fits:
             return
         if self.layer_tiles(layer) <= self.params.tile.tiles_on_chip:
             k, n = self.shapes[layer]
@@ -261,8 +262,10 @@ class AnalogDevice(Device):
     def _input_range(self, layer, x, phase):
         """The learned input range of ``layer`` (None when off); initialised from the data of
         the first training batches."""
+        if self.mode != "hardware-aware":
+            return None
         ir = self.lp(layer).input_range
-        if not ir.enabled or self.mode != "hardware-aware":
+        if not ir.enabled:
             return None
         state = self.ranges.setdefault(layer, hwa.InputRangeState(ir.init_value))
         if phase == "train-forward":
