@@ -132,7 +132,11 @@ class Device:
     def record_elementwise(self, phase: str, layer: int, elements: int, arrays: int = 2,
                            ops: int = 1, primitive: str = "elementwise") -> None:
         """Record digital periphery work: ``elements`` values, ``arrays`` read/written, ``ops``
-        operations each (activations, losses, optimizer steps, norms)."""
+        operations each (activations, losses, optimizer steps, norms). Nothing is asked of
+        the backend while the trace is off (the formats of digital work hold no per-call
+        state, unlike a product's)."""
+        if not self.trace.enabled:
+            return
         bits, fmt = self.operand_format(primitive, phase)
         self.trace.add(phase, layer, primitive, int(elements), int(arrays), int(ops), bits, fmt)
 

@@ -217,8 +217,8 @@ class AnalogDevice(Device):
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
         side), per-column digital gain (S n), S)."""
-        lp = self.lp(layer)
         if self.mode == "hardware-aware":
+            lp = self.lp(layer)
             if phase.startswith("train"):
                 cached = self._step_weights.get(layer)
                 if phase != "train-forward" and cached is not None:
