@@ -70,9 +70,7 @@ class Device:
                                      f"{int(np.isinf(y).sum())} inf of {y.size})")
         if layer in self.bias:
             y = y + self.bias[layer]
-        bits, fmt = self.operand_format("mvm", phase)
-        self.trace.add(phase, layer, "mvm", x.shape[0], n, k, bits, fmt,
-                       activity=self.activity(x), **self._geometry())
+        self._record_product(phase, layer, "mvm", x.shape[0], n, k, x)
         return y
 
     def mvm_t(self, layer: int, e: np.ndarray, phase: str = "train-backward") -> np.ndarray:
@@ -84,9 +82,7 @@ class Device:
         e = np.ascontiguousarray(e, dtype=np.float32)
         k, n = self.shapes[layer]
         out = self._mvm_t(layer, e, phase)
-        bits, fmt = self.operand_format("mvm_t", phase)
-        self.trace.add(phase, layer, "mvm_t", e.shape[0], k, n, bits, fmt,
-                       activity=self.activity(e), **self._geometry())
+        self._record_product(phase, layer, "mvm_t", e.shape[0], k, n, e)
         return out
 
     def update(self, layer: int, pre: np.ndarray, post: np.ndarray, lr: float,
@@ -100,11 +96,12 @@ class Device:
         self._update(layer, pre, post, float(lr), decay, phase)
         if layer in self.bias:
             b = self.bias[layer]
-            d = post.sum(axis=0) - (0.0 if decay is None else decay * b)
-            self.bias[layer] = b + self.optimizer.step(("bias", layer), d.astype(np.float32), lr)
-        bits, fmt = self.operand_format("update", phase)
-        self.trace.add(phase, layer, "update", pre.shape[0], n, k, bits, fmt,
-                       activity=self.activity(pre), **self._geometry())
+            d = post.sum(axis=0)
+            if decay is not None:
+                d = d - decay * b
+            self.bias[layer] = b + self.optimizer.step(("bias", layer),
+                                                       d.astype(np.float32, copy=False), lr)
+        self._record_product(phase, layer, "update", pre.shape[0], n, k, pre)
 
     def matmul(self, layer: int, a: np.ndarray, b: np.ndarray, phase: str) -> np.ndarray:
         """Products of two activations, a (..., m, k) . b (..., k, n) (attention's Q.Kᵀ and
@@ -135,7 +132,11 @@ class Device:
     def record_elementwise(self, phase: str, layer: int, elements: int, arrays: int = 2,
                            ops: int = 1, primitive: str = "elementwise") -> None:
         """Record digital periphery work: ``elements`` values, ``arrays`` read/written, ``ops``
-        operations each (activations, losses, optimizer steps, norms)."""
+        operations each (activations, losses, optimizer steps, norms). Nothing is asked of
+        the backend while the trace is off (the formats of digital work hold no per-call
+        state, unlike a product's)."""
+        if not self.trace.enabled:
+            return
         bits, fmt = self.operand_format(primitive, phase)
         self.trace.add(phase, layer, primitive, int(elements), int(arrays), int(ops), bits, fmt)
 
@@ -182,6 +183,17 @@ class Device:
         """Activation products in the digital periphery, fp32 (backends with their own
         arithmetic for it override this and ``operand_format("matmul", ...)``)."""
         return np.matmul(a, b)
+
+    def _record_product(self, phase: str, layer: int, primitive: str, m: int, n: int, k: int,
+                        x: np.ndarray) -> None:
+        """Record one product row with input ``x``. The backend's ``operand_format`` and
+        ``activity`` are asked even while the trace is off (they may consume per-call state);
+        the row itself is built only while it is on."""
+        bits, fmt = self.operand_format(primitive, phase)
+        activity = self.activity(x)
+        if self.trace.enabled:
+            self.trace.add(phase, layer, primitive, m, n, k, bits, fmt, activity=activity,
+                           **self._geometry())
 
     def _geometry(self) -> dict[str, int]:
         if self.row_geometry is None:

@@ -118,9 +118,10 @@ class Tape:
         """Distinct arrays kept for the backward pass (shared arrays counted once)."""
         seen: dict[int, np.ndarray] = {}
         for _, cache in self.entries:
-            for a in held(cache):
-                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-                    seen.setdefault(id(a) if a.base is None else id(a.base), a)
+            for a in held(cache):  # arrays only
+                if a.dtype.kind == "f":
+                    base = a.base
+                    seen.setdefault(id(a) if base is None else id(base), a)
         return list(seen.values())
 
     def cache(self, name: str) -> Any:
@@ -152,6 +153,8 @@ class Network:
             trained[node.name] = own or any(trained[i] for i in node.inputs)
         #: per node, whether each input needs its error (something trainable lies upstream)
         self.needs = {n.name: tuple(trained[i] for i in n.inputs) for n in graph.nodes}
+        #: per value, how many nodes read it (a forward pass frees it after the last)
+        self._readers = {k: len(v) for k, v in graph.consumers.items()}
 
     # -- weights ---------------------------------------------------------------------------
 
@@ -188,7 +191,7 @@ class Network:
         """The output for the batch ``x``; with ``keep`` the tape a backward pass needs."""
         rule = rule or Rule()
         values: dict[str, np.ndarray] = {INPUT: x}
-        remaining = {k: len(v) for k, v in self.graph.consumers.items()}
+        remaining = dict(self._readers)
         entries: list[tuple[Node, Any]] = []
         for node in self.graph.nodes:
             y, cache = node.layer.forward(_Ops(self, node, phase, rule),

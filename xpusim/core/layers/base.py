@@ -134,11 +134,23 @@ def initial_weights(kind: str, matrix: Matrix, rng: np.random.Generator) -> np.n
 
 
 def held(cache: Any) -> list[np.ndarray]:
-    """Arrays a cache keeps between the forward and the backward pass (for memory)."""
+    """Arrays a cache keeps between the forward and the backward pass (for memory), in
+    order: depth first through tuples, lists and dict values."""
+    out: list[np.ndarray] = []
+    _collect(cache, out)
+    return out
+
+
+def _collect(cache: Any, out: list[np.ndarray]) -> None:
     if isinstance(cache, np.ndarray):
-        return [cache]
-    if isinstance(cache, (tuple, list)):
-        return [a for c in cache for a in held(c)]
+        out.append(cache)
+        return
     if isinstance(cache, dict):
-        return [a for c in cache.values() for a in held(c)]
-    return []
+        cache = cache.values()
+    elif not isinstance(cache, (tuple, list)):
+        return
+    for c in cache:
+        if isinstance(c, np.ndarray):
+            out.append(c)
+        elif isinstance(c, (tuple, list, dict)):
+            _collect(c, out)

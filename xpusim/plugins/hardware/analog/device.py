@@ -34,6 +34,7 @@ def _import_runtime() -> None:
 
 MAX_BOUND_ITERATIONS = 10
 KEY_BLOCK = 64  # stream keys drawn from the Generator at a time
+READ_CACHE_SIZE = 16  # peripheries whose read settings are kept (see ``_read_settings``)
 
 
 class AnalogDevice(Device):
@@ -42,6 +43,7 @@ class AnalogDevice(Device):
     def __init__(self, *args, **kwargs):
         _import_runtime()
         self._layer_cache: dict = {}
+        self._read_cache: dict[int, tuple] = {}  # id(periphery) -> (it, its read settings)
         super().__init__(*args, **kwargs)
         p = self.params
         self.mode = p.training_mode
@@ -119,10 +121,11 @@ class AnalogDevice(Device):
         """A model larger than the chip reprograms a layer's tiles before each use. A layer that
         alone exceeds the chip is charged by the cost kernel (it prices every product whose
         tiles exceed ``tiles_on_chip`` with the reprogramming of all its tiles), not here."""
-        key = ("tiles", len(self.shapes))  # the layers placed so far fix the answer
-        if key not in self._layer_cache:
-            self._layer_cache[key] = self.tiles_needed()
-        if self._layer_cache[key] <= self.params.tile.tiles_on_chip:
+        key = ("fits", len(self.shapes))  # the layers placed so far fix the answer
+        fits = self._layer_cache.get(key)
+        if fits is None:
+            fits = self._layer_cache[key] = self.tiles_needed() <= self.params.tile.tiles_on_chip
+        if fits:
             return
         if self.layer_tiles(layer) <= self.params.tile.tiles_on_chip:
             k, n = self.shapes[layer]
@@ -170,12 +173,26 @@ class AnalogDevice(Device):
         m = x.shape[0]
         out = np.empty((m, wn.shape[1]), np.float32)
         sat = np.empty(m, np.uint8)
-        nz = per.noise
-        self.kernels.read(x, wn, gain, rows, per.dac.bits, input_bound, dynamic, per.dac.enabled,
-                          per.adc.enabled, per.adc.bits, per.adc.output_bound, nz.out_noise_std,
-                          nz.w_noise_std, self._stream_key(), out, sat)
-        iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+        (dac_bits, dac_on, adc_on, adc_bits, adc_bound, out_noise, w_noise,
+         iterative) = self._read_settings(per)
+        self.kernels.read(x, wn, gain, rows, dac_bits, input_bound, dynamic, dac_on, adc_on,
+                          adc_bits, adc_bound, out_noise, w_noise, self._stream_key(), out, sat)
         return out, (sat if iterative else None)  # 1 where saturated
+
+    def _read_settings(self, per):
+        """The ``read`` kernel's settings from periphery ``per`` (DAC bits and on, ADC on, bits
+        and bound, output and weight noise), and whether iterative bound management applies;
+        kept per periphery object."""
+        cached = self._read_cache.get(id(per))
+        if cached is None or cached[0] is not per:
+            nz = per.noise
+            iterative = per.adc.bound_management == "iterative" and per.adc.enabled
+            cached = (per, (per.dac.bits, per.dac.enabled, per.adc.enabled, per.adc.bits,
+                            per.adc.output_bound, nz.out_noise_std, nz.w_noise_std, iterative))
+            if len(self._read_cache) >= READ_CACHE_SIZE:  # callers' own peripheries: bounded
+                self._read_cache.clear()
+            self._read_cache[id(per)] = cached
+        return cached[1]
 
     def _stream_key(self):
         """The key of a fresh counter-based stream (``xpusim.numerics.gauss``): the next of a
@@ -200,8 +217,8 @@ class AnalogDevice(Device):
     def _weights_for(self, layer, phase):
         """(normalised weights as conductance differences (k x S n, the S bit slices side by
         side), per-column digital gain (S n), S)."""
-        lp = self.lp(layer)
         if self.mode == "hardware-aware":
+            lp = self.lp(layer)
             if phase.startswith("train"):
                 cached = self._step_weights.get(layer)
                 if phase != "train-forward" and cached is not None:
@@ -245,8 +262,10 @@ class AnalogDevice(Device):
     def _input_range(self, layer, x, phase):
         """The learned input range of ``layer`` (None when off); initialised from the data of
         the first training batches."""
+        if self.mode != "hardware-aware":
+            return None
         ir = self.lp(layer).input_range
-        if not ir.enabled or self.mode != "hardware-aware":
+        if not ir.enabled:
             return None
         state = self.ranges.setdefault(layer, hwa.InputRangeState(ir.init_value))
         if phase == "train-forward":
