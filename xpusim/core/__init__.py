@@ -7,8 +7,7 @@ errors or spec files does not pay for NumPy and numba.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xpusim.lazy import lazy_exports
 
 _WHERE = {
     "Capabilities": "capabilities", "Format": "formats", "format_code": "formats",
@@ -26,15 +25,4 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -9,8 +9,7 @@ Names are imported on first use, so ``xpusim --help`` does not load the cost ker
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xpusim.lazy import lazy_exports
 
 _WHERE = {
     **{name: "estimate" for name in ("OutOfMemoryError", "break_even", "estimate_serving",
@@ -20,11 +19,4 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
