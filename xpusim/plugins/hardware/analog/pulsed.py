@@ -312,6 +312,19 @@ def abs_max(v):
 
 
 @njit(cache=True, inline="always")
+def _pair_normal(key, wbase, p, rw):
+    """(normal 2·wbase + p of stream ``key``, its word), as ``gauss.normal`` draws it: an even p
+    hashes a new word, an odd p takes the upper half of ``rw``, the word of pulse p - 1, so a
+    device's pulses cost one hash per two."""
+    if p & 1 == 0:
+        rw = gauss.word(key, wbase + np.uint64(p >> 1))
+        h = rw & np.uint64(0xFFFFFFFF)
+    else:
+        h = rw >> np.uint64(32)
+    return gauss.normal32(h, gauss.KI, gauss.WI, gauss.FI), rw
+
+
+@njit(cache=True)
 def rows_update(x, d, s0, s1, lr, dw_gran, bl_max, ublm, um, keys, u0, u_step, dev, dev_m,
                 one_sided, td, dact, xact, tx_buf, ev_i, ev_j, ev_cnt, ev_up, stats):
     """Update cycles of array ``dev`` for samples s0 <= s < s1 of x (m, k), d (m, n), in order,
@@ -336,6 +349,7 @@ def rows_update(x, d, s0, s1, lr, dw_gran, bl_max, ublm, um, keys, u0, u_step, d
     es_a, es_b, es_aup, es_adown = c1[C_ES_A], c1[C_ES_B], c1[C_ES_AUP], c1[C_ES_ADOWN]
     es_gup, es_gdown, std_add, std_slope = c1[C_ES_GUP], c1[C_ES_GDOWN], c1[C_STD_ADD], \
         c1[C_STD_SLOPE]
+    key1 = keys[1]
     for s in range(s0, s1):
         xs = x[s]
         ds = d[s]
@@ -394,42 +408,50 @@ def rows_update(x, d, s0, s1, lr, dw_gran, bl_max, ublm, um, keys, u0, u_step, d
                 cnt_buf[jj] = c
                 hit[nh] = jj
                 nh += c != 0
+            ui = np.uint64(i)  # unsigned indices: no wraparound arithmetic per access
             for hh in range(nh):
-                jj = hit[hh]
+                jj = np.uint64(hit[hh])
                 cnt = cnt_buf[jj]
                 j = dact[jj]
+                uj = np.uint64(j)
                 upi = np.int64(sx == d_pos[jj])
                 up = upi != 0
                 n_up += cnt * upi
                 n_down += cnt - cnt * upi
                 if constant:  # the common device: only its steps and bounds are read
                     base = ((u * k + i) * n + j) * MAX_PULSES
-                    v = w1[i, j]
-                    s_u, s_d = su1[i, j], sd1[i, j]
+                    v = w1[ui, uj]
+                    s_u, s_d = su1[ui, uj], sd1[ui, uj]
                     s_step = s_u if up else -s_d
-                    b_lo, b_hi = lo1[i, j], hi1[i, j]
+                    b_lo, b_hi = lo1[ui, uj], hi1[ui, uj]
+                    wbase = np.uint64(base >> 1)
+                    rw = np.uint64(0)
                     for p in range(cnt):
-                        z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
-                                         gauss.FI) if std > 0.0 else 0.0
+                        z = 0.0
+                        if std > 0.0:
+                            z, rw = _pair_normal(key1, wbase, p, rw)
                         v = min(max(v + s_step * (1.0 + std * z), b_lo), b_hi)
-                    w1[i, j] = v
+                    w1[ui, uj] = v
                     continue
                 if linear:  # soft bounds and linear steps: slope, step, bounds, reference
                     base = ((u * k + i) * n + j) * MAX_PULSES
-                    r = rf1[i, j]
-                    v = w1[i, j] + r
-                    g_u, g_d, s_u, s_d = gu1[i, j], gd1[i, j], su1[i, j], sd1[i, j]
+                    r = rf1[ui, uj]
+                    v = w1[ui, uj] + r
+                    g_u, g_d, s_u, s_d = gu1[ui, uj], gd1[ui, uj], su1[ui, uj], sd1[ui, uj]
                     g = g_u if up else -g_d
                     s_step = s_u if up else -s_d
-                    b_lo, b_hi = lo1[i, j], hi1[i, j]
+                    b_lo, b_hi = lo1[ui, uj], hi1[ui, uj]
+                    wbase = np.uint64(base >> 1)
+                    rw = np.uint64(0)
                     for p in range(cnt):
-                        z = gauss.normal(keys[1], np.uint64(base + p), gauss.KI, gauss.WI,
-                                         gauss.FI) if std > 0.0 else 0.0
+                        z = 0.0
+                        if std > 0.0:
+                            z, rw = _pair_normal(key1, wbase, p, rw)
                         if mult:
                             v = min(max(v + (g * v + s_step) * (1.0 + std * z), b_lo), b_hi)
                         else:
                             v = min(max(v + (g * v + s_step * (1.0 + std * z)), b_lo), b_hi)
-                    w1[i, j] = v - r
+                    w1[ui, uj] = v - r
                     continue
                 if direct:
                     flat = (u * k + i) * n + j
