@@ -202,3 +202,18 @@ def test_lr_schedule_scales_the_pulses(pm, insitu):
         dev.update(0, x, d, 0.05)
         pulses.append(np.abs(dev.weights(0) - before).sum())
     assert pulses[1] == pytest.approx(0.1 * pulses[0], rel=0.3)
+
+
+@pytest.mark.parametrize("key", [np.uint64(0), np.uint64(0x9E3779B97F4A7C15),
+                                 np.uint64(2**64 - 1)])
+def test_a_device_s_pulses_draw_the_normals_gauss_normal_draws(key):
+    """The coincidence loop takes pulses 2q and 2q + 1 of a device from the two halves of one
+    word (``_pair_normal``): the same numbers as ``gauss.normal`` at 2·wbase + p, whatever the
+    number of pulses."""
+    from xpusim.numerics import gauss
+    for wbase in (np.uint64(0), np.uint64(12345 * 32), np.uint64(2**40 + 7)):
+        rw = np.uint64(0)
+        for p in range(P.MAX_PULSES):
+            z, rw = P._pair_normal(key, wbase, p, np.uint64(rw))
+            want = gauss.normal(key, np.uint64(2 * int(wbase) + p), gauss.KI, gauss.WI, gauss.FI)
+            assert z == want, (int(key), int(wbase), p)
